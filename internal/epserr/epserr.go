@@ -7,6 +7,7 @@ package epserr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code systems used by the Spine for errors and outcomes (../shared/spec/lifecycle.md §6).
@@ -93,13 +94,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := e.Code.Value + " " + e.Code.Display
-	if e.Detail != "" {
+	if e.Detail != "" && !strings.Contains(msg, e.Detail) {
 		msg += ": " + e.Detail
 	}
 	if e.Op != "" {
 		msg = e.Op + ": " + msg
 	}
-	if e.Err != nil {
+	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) {
 		msg += ": " + e.Err.Error()
 	}
 	return msg
