@@ -303,10 +303,16 @@ func (m *Message) Header() Header {
 	h.CreationTime = v.FieldByName("CreationTime").Interface().(TS).Value
 	h.InteractionID = v.FieldByName("InteractionID").Interface().(II).Extension
 	h.VersionCode = v.FieldByName("VersionCode").Interface().(CD).Code
-	if rcv := v.FieldByName("CommunicationFunctionRcv"); rcv.Len() > 0 {
-		h.ReceiverASID = rcv.Index(0).FieldByName("Device").FieldByName("ID").Interface().(II).Extension
+	deviceASID := func(dev reflect.Value) string {
+		if ids, ok := dev.FieldByName("ID").Interface().([]II); ok && len(ids) > 0 {
+			return ids[0].Extension
+		}
+		return ""
 	}
-	h.SenderASID = v.FieldByName("CommunicationFunctionSnd").FieldByName("Device").FieldByName("ID").Interface().(II).Extension
+	if rcv := v.FieldByName("CommunicationFunctionRcv"); rcv.Len() > 0 {
+		h.ReceiverASID = deviceASID(rcv.Index(0).FieldByName("Device"))
+	}
+	h.SenderASID = deviceASID(v.FieldByName("CommunicationFunctionSnd").FieldByName("Device"))
 	if ack := v.FieldByName("Acknowledgement"); ack.IsValid() {
 		if ack.Kind() == reflect.Pointer {
 			ack = ack.Elem()

@@ -210,3 +210,5 @@ func render(n *node, depth int) string {
 	}
 	return buf.String()
 }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }

@@ -60,6 +60,14 @@ type ReadTx interface {
 	Outbox(ctx context.Context, state OutboxState, due time.Time, limit int) ([]OutboxItem, error)
 	// Counts returns the number of rows of each kind (for /metrics and tests).
 	Counts(ctx context.Context) (Counts, error)
+	// Receipt returns what was answered to an ebXML message already received
+	// (duplicate elimination that survives a restart), or ErrNotFound.
+	Receipt(ctx context.Context, messageID string) (Receipt, error)
+	// Inbox returns inbox items with Seq > afterSeq in the given state ("" for
+	// any), in Seq order, at most limit (0: no limit).
+	Inbox(ctx context.Context, afterSeq int64, state InboxState, limit int) ([]InboxItem, error)
+	// Parties returns the directory entries matching q, ordered by key.
+	Parties(ctx context.Context, q PartyQuery) ([]Party, error)
 }
 
 // Tx is a read-write transaction.
@@ -78,6 +86,21 @@ type Tx interface {
 	// UpdateOutbox rewrites an item's delivery state (state, attempts,
 	// next attempt, last error).
 	UpdateOutbox(ctx context.Context, item OutboxItem) error
+	// PutReceipt remembers an ebXML message and the answer sent to it;
+	// ErrDuplicate if its MessageId is already there.
+	PutReceipt(ctx context.Context, r Receipt) error
+	// PruneReceipts forgets receipts received before the given time (after the
+	// sender's persist duration) and returns how many went.
+	PruneReceipts(ctx context.Context, before time.Time) (int, error)
+	// PutInbox adds a received message to the inbox and returns its Seq;
+	// ErrDuplicate if an item with the same MessageID is there.
+	PutInbox(ctx context.Context, item InboxItem) (int64, error)
+	// SetInboxState moves an inbox item to a new state (ErrNotFound if absent).
+	SetInboxState(ctx context.Context, seq int64, state InboxState) error
+	// PutParty adds or replaces a directory entry.
+	PutParty(ctx context.Context, p Party) error
+	// DeleteParty removes a directory entry (ErrNotFound if absent).
+	DeleteParty(ctx context.Context, key string) error
 }
 
 // Record is one prescription as stored.
@@ -167,9 +190,62 @@ type OutboxItem struct {
 	LastError     string
 }
 
+// Receipt is an ebXML message already received and the answer sent to it, kept
+// so that a duplicate gets the original acknowledgement again (ebMS 2.0 §6.5).
+type Receipt struct {
+	MessageID   string // ebXML MessageId
+	FromParty   string
+	ReceivedAt  time.Time
+	ContentType string // of Response
+	Response    []byte // the HTTP body answered (ack, NACK or sync reply)
+}
+
+// InboxState is where an inbox item is in its hand-over to the client system.
+type InboxState string
+
+const (
+	InboxNew       InboxState = "new"       // not yet taken by the client
+	InboxDelivered InboxState = "delivered" // the client (or its callback) accepted it
+)
+
+// InboxItem is a message received by the MHS adaptor for its client system.
+type InboxItem struct {
+	Seq           int64 // assigned by PutInbox, increasing
+	MessageID     string
+	Interaction   string
+	CorrelationID string
+	RefToMessage  string
+	ReceivedAt    time.Time
+	State         InboxState
+	// Data is the item's body (payload, attachments, ebXML header fields),
+	// JSON owned by package mhs; kept byte for byte.
+	Data []byte
+}
+
+// Party is a directory entry: one endpoint known to the service, found by its
+// party key, ASID or ODS code (what SDS gives the real Spine).
+type Party struct {
+	Key  string // party key, e.g. YES-0000806
+	ASID string
+	ODS  string
+	// Data holds the rest (endpoint URL, CPA ID, reliability), JSON owned by
+	// package directory.
+	Data []byte
+}
+
+// PartyQuery selects directory entries; zero fields do not filter.
+type PartyQuery struct {
+	Key  string
+	ASID string
+	ODS  string
+}
+
 // Counts is the number of rows of each kind.
 type Counts struct {
 	Records  int
 	Messages int
 	Outbox   map[OutboxState]int
+	Receipts int
+	Inbox    map[InboxState]int
+	Parties  int
 }
