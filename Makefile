@@ -2,12 +2,18 @@
 GO ?= go
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: test check vet staticcheck build generate bench fmt
+.PHONY: test deps check vet staticcheck build generate bench fmt
 
 build:
 	$(GO) build -o bin/eps ./cmd/eps
 
-test:
+# deps installs the few programs the tests use that a fresh machine lacks:
+# xmllint (schema validation of HL7 V3) and, if there are no server binaries,
+# PostgreSQL. It does nothing when they are there.
+deps:
+	@./.ci/deps
+
+test: deps
 	$(GO) test -count=1 -timeout 15m ./...
 
 vet:

@@ -1,0 +1,138 @@
+package spine
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/openeps/openeps/internal/epserr"
+	"github.com/openeps/openeps/internal/hl7v3"
+	"github.com/openeps/openeps/internal/rx"
+	"github.com/openeps/openeps/internal/xmlt"
+)
+
+// spineSends lists the interactions only the Spine sends: one arriving at
+// the Spine is refused, not "not yet supported".
+var spineSends = map[string]bool{
+	hl7v3.PatientReleaseResponse:     true,
+	hl7v3.NominatedReleaseResponse:   true,
+	hl7v3.ReleaseRejection:           true,
+	hl7v3.CancelResponse:             true,
+	hl7v3.SubsequentCancelResponse:   true,
+	hl7v3.ReimbursementClaim:         true,
+	hl7v3.NoClaimNotification:        true,
+	hl7v3.ApplicationAcknowledgement: true,
+}
+
+// wrapper returns the transmission wrapper of an answer to a message whose
+// header is h: from the Spine's ASID back to the sender's.
+func (s *Service) wrapper(h hl7v3.Header, id string, now time.Time) hl7v3.Wrapper {
+	return hl7v3.Wrapper{MessageID: id, Created: now, SenderASID: s.asid, ReceiverASID: h.SenderASID}
+}
+
+// nack answers a message that could not be processed: AE with the error's
+// code (5000 "Unable to process message…" for validation failures), or AR
+// for a message that could not be read at all (see rejected).
+func (s *Service) nack(h hl7v3.Header, id string, cause error, now time.Time) Reply {
+	typeCode := hl7v3.AckError
+	if e := epserr.As(cause); e != nil && e.Kind == kindRejected {
+		typeCode = hl7v3.AckReject
+	}
+	code := epserr.CodeOf(cause)
+	m := hl7v3.NewAck(s.wrapper(h, id, now), h.MessageID, typeCode, code)
+	return Reply{MessageID: h.MessageID, Interaction: hl7v3.ApplicationAcknowledgement, Body: m.Encode(),
+		Outcome: typeCode + " " + code.Value + " " + code.Display}
+}
+
+// kindRejected marks a message that could not be read as an HL7 V3
+// interaction at all; it is answered AR rather than AE. (epserr's kinds
+// stop at the lifecycle; this one only matters at the edge.)
+const kindRejected = epserr.Kind(100)
+
+// rejected marks err as a failure to read the message at all.
+func rejected(err error) error {
+	e := epserr.As(err)
+	if e == nil {
+		e = epserr.Invalid("%v", err)
+	}
+	c := *e
+	c.Kind = kindRejected
+	return &c
+}
+
+// answer turns the lifecycle's answer into the HL7 message the Spine sends.
+func (s *Service) answer(h hl7v3.Header, id string, a rx.Answer, now time.Time) Reply {
+	typeCode := a.AckType
+	if typeCode == "" {
+		typeCode = hl7v3.AckAccepted
+		if len(a.Codes) > 0 {
+			typeCode = hl7v3.AckError
+		}
+	}
+	m := hl7v3.NewAck(s.wrapper(h, id, now), h.MessageID, typeCode, a.Codes...)
+	return Reply{MessageID: h.MessageID, Interaction: hl7v3.ApplicationAcknowledgement, Body: m.Encode(),
+		Outcome: outcome(typeCode, a.Codes)}
+}
+
+// outcome summarises an answer for the history: "AA", or the ack type and
+// the first code.
+func outcome(typeCode string, codes []epserr.Code) string {
+	if len(codes) == 0 {
+		return typeCode
+	}
+	return typeCode + " " + codes[0].Value + " " + codes[0].Display
+}
+
+// sniff finds the root element name and the message id of a document that
+// did not decode, so that the NACK can refer to it. It reads no further
+// than the first id element under the root.
+func sniff(b []byte) (id, root string) {
+	d := xmlt.NewDecoder(b, hl7v3.Limits)
+	k, err := d.Next()
+	if err != nil || k != xmlt.StartElement {
+		return "", ""
+	}
+	root = d.Name.Local
+	for depth := 1; depth > 0; {
+		k, err := d.Next()
+		if err != nil {
+			return "", root
+		}
+		switch k {
+		case xmlt.StartElement:
+			depth++
+			if depth == 2 && d.Name.Local == "id" {
+				for _, a := range d.Attrs {
+					if a.Name.Local == "root" && a.Name.Space == "" {
+						return strings.ToUpper(a.Value), root
+					}
+				}
+			}
+		case xmlt.EndElement:
+			depth--
+		case xmlt.EOF:
+			return "", root
+		}
+	}
+	return "", root
+}
+
+// sniffSender finds the sender ASID (communicationFunctionSnd/device/id
+// extension) of a document that did not decode, so the NACK goes back to it.
+func sniffSender(b []byte) string {
+	i := bytes.Index(b, []byte("communicationFunctionSnd"))
+	if i < 0 {
+		return ""
+	}
+	rest := b[i:]
+	j := bytes.Index(rest, []byte(`extension="`))
+	if j < 0 || j > 400 {
+		return ""
+	}
+	rest = rest[j+len(`extension="`):]
+	k := bytes.IndexByte(rest, '"')
+	if k < 0 || k > 32 {
+		return ""
+	}
+	return string(rest[:k])
+}

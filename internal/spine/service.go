@@ -1,0 +1,312 @@
+// Package spine is the Spine-side EPS service: it takes one HL7 V3
+// interaction at a time, runs it through the prescription lifecycle and
+// answers the way the Spine does. The flow of one message is
+//
+//	hl7v3.Decode → rxmsg.Input → (store: load record) → rx → (store: save record,
+//	message, outbox — one transaction) → hl7v3 answer
+//
+// Transport (ebXML over HTTP) lives in http.go; this file knows nothing of it,
+// so tests and the demo can drive the service directly.
+package spine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/openeps/openeps/internal/epserr"
+	"github.com/openeps/openeps/internal/hl7v3"
+	"github.com/openeps/openeps/internal/ids"
+	"github.com/openeps/openeps/internal/rx"
+	"github.com/openeps/openeps/internal/store"
+)
+
+// The Spine's own identity in the fixtures (the receiver of every sample
+// message). Both can be changed with Config.
+const (
+	DefaultASID     = "567456789789"
+	DefaultPartyKey = "YES-0000806"
+)
+
+// Config is what a Service needs. Store is required; the rest have defaults.
+type Config struct {
+	Store store.Store
+	// Now is the service's clock. nil means time.Now; `eps serve --now` fixes it.
+	Now func() time.Time
+	// ASID and PartyKey are the Spine's own system identifiers.
+	ASID     string
+	PartyKey string
+	// Rx holds the lifecycle's periods and limits (rx.DefaultConfig if zero).
+	Rx     *rx.Config
+	Logger *slog.Logger
+}
+
+// Service is the Spine-side EPS. It is safe for concurrent use.
+type Service struct {
+	store    store.Store
+	now      func() time.Time
+	asid     string
+	partyKey string
+	rx       rx.Config
+	log      *slog.Logger
+	metrics  *metrics
+}
+
+// New returns a service over cfg.Store.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("spine: no store")
+	}
+	s := &Service{store: cfg.Store, now: cfg.Now, asid: cfg.ASID, partyKey: cfg.PartyKey, log: cfg.Logger,
+		metrics: newMetrics()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.asid == "" {
+		s.asid = DefaultASID
+	}
+	if s.partyKey == "" {
+		s.partyKey = DefaultPartyKey
+	}
+	if cfg.Rx != nil {
+		s.rx = *cfg.Rx
+	} else {
+		s.rx = rx.DefaultConfig()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Now returns the service's current time (the fixed time under --now).
+func (s *Service) Now() time.Time { return s.now() }
+
+// ASID returns the service's own ASID.
+func (s *Service) ASID() string { return s.asid }
+
+// PartyKey returns the service's own ebXML party key.
+func (s *Service) PartyKey() string { return s.partyKey }
+
+// Inbound is one HL7 V3 interaction as received, with what the transport
+// said about it.
+type Inbound struct {
+	// Payload is the HL7 V3 document exactly as received.
+	Payload []byte
+	// FromParty is the sender's ebXML party key, if the transport had one.
+	FromParty string
+}
+
+// Reply is the service's answer to one interaction.
+type Reply struct {
+	// MessageID is the HL7 id of the message answered ("" if it could not be read).
+	MessageID string
+	// Interaction is the answer's interaction ID (e.g. MCCI_IN010000UK13).
+	Interaction string
+	// Body is the HL7 V3 answer document.
+	Body []byte
+	// Outcome is "AA", or the ack type and the first code: "AE 0002 Duplicate prescription ID exists".
+	Outcome string
+	// Replay is true when the message had been handled before: Body is the
+	// original answer and nothing changed.
+	Replay bool
+}
+
+// Handle processes one interaction. It returns an error only when the
+// service itself failed (the store is down): then nothing was stored and
+// the sender should retry. Everything wrong with the message is answered
+// in HL7 terms in the Reply.
+func (s *Service) Handle(ctx context.Context, in Inbound) (reply Reply, err error) {
+	start := time.Now()
+	now := s.now()
+	interaction := "unknown"
+	defer func() {
+		s.metrics.latency.WithLabelValues(interaction).Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.metrics.storeErrs.Inc()
+			return
+		}
+		outcome := reply.Outcome
+		if len(outcome) > 2 {
+			outcome = outcome[:2]
+		}
+		s.metrics.messages.WithLabelValues(interaction, outcome).Inc()
+		if reply.Replay {
+			s.metrics.replays.Inc()
+		}
+	}()
+
+	m, derr := hl7v3.Decode(in.Payload)
+	if derr != nil {
+		lenient, _, lerr := hl7v3.DecodeLenient(in.Payload)
+		if lerr != nil {
+			// A document that cannot be read as an EPS interaction at all is
+			// answered AR (referring to its id if one can be found) and not
+			// stored: the store stays as it was.
+			ref, root := sniff(in.Payload)
+			if root != "" {
+				interaction = hl7v3.Canonical(root)
+			}
+			return s.nack(hl7v3.Header{MessageID: ref, SenderASID: sniffSender(in.Payload)}, ids.NewUUID(),
+				rejected(derr), now), nil
+		}
+		// Readable but breaking a rule of its schema (or the Spine's own
+		// checks, e.g. no signature): AE with that rule's code, as the Spine
+		// answers; the message is kept with its answer.
+		interaction = lenient.Interaction
+		h := lenient.Header()
+		if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
+			return r, err
+		}
+		return s.refuse(ctx, in, h.MessageID, interaction, lenient, derr, now)
+	}
+	h := m.Header()
+	interaction = m.Interaction
+	if h.MessageID == "" {
+		return s.refuse(ctx, in, "", interaction, m, epserr.Invalid("id: the message has no id"), now)
+	}
+
+	// A message ID already handled is a replay: answer as the first time
+	// and change nothing (lifecycle.md §1.7).
+	if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
+		return r, err
+	}
+
+	switch m.Interaction {
+	case hl7v3.ParentPrescriptionUrgent, hl7v3.ParentPrescriptionNonUrgent:
+		return s.createPrescription(ctx, in, m, now)
+	}
+	if spineSends[m.Interaction] {
+		return s.refuse(ctx, in, h.MessageID, interaction, m,
+			epserr.Invalid("interaction %s is one the Spine sends; it does not accept it", m.Root), now)
+	}
+	return s.refuse(ctx, in, h.MessageID, interaction, m,
+		epserr.Invalid("interaction %s is not yet supported by this service", m.Root), now)
+}
+
+// replay returns the stored answer to a message ID handled before.
+func (s *Service) replay(ctx context.Context, id string) (Reply, bool, error) {
+	var msg store.Message
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		msg, err = tx.Message(ctx, id)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Reply{}, false, nil
+	case err != nil:
+		return Reply{}, false, fmt.Errorf("replay check %s: %w", id, err)
+	}
+	return Reply{MessageID: id, Interaction: msg.ResponseInteraction, Body: msg.Response,
+		Outcome: msg.Outcome, Replay: true}, true, nil
+}
+
+// createPrescription handles a parent prescription (PORX_IN020101 / 020102).
+func (s *Service) createPrescription(ctx context.Context, in Inbound, m *hl7v3.Message, now time.Time) (Reply, error) {
+	h := m.Header()
+	p, err := rxPrescription(m, now)
+	if err != nil {
+		return s.refuse(ctx, in, h.MessageID, m.Interaction, m, err, now)
+	}
+	key := ids.ShortIDKey(p.ID)
+	ackID := ids.NewUUID()
+	var reply Reply
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		existing, prevSCN, err := loadRecord(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		out, err := rx.Create(s.rx, existing, p, now)
+		if err != nil {
+			// Invalid content: nothing stored but the message and its NACK.
+			reply = s.nack(h, ackID, err, now)
+			return s.putMessage(ctx, tx, m, in, "", reply, now)
+		}
+		reply = s.answer(h, ackID, out.Answer, now)
+		if out.Record != nil {
+			if err := putRecord(ctx, tx, out.Record, prevSCN, now); err != nil {
+				return err
+			}
+		}
+		if err := s.enqueue(ctx, tx, out.Events, now); err != nil {
+			return err
+		}
+		return s.putMessage(ctx, tx, m, in, key, reply, now)
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		// The same message ID raced in on another connection and won: answer as it did.
+		if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
+			return r, err
+		}
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("prescription %s: %w", p.ID, err)
+	}
+	s.log.Info("prescription", "id", p.ID, "message", h.MessageID, "outcome", reply.Outcome)
+	return reply, nil
+}
+
+// refuse stores a decoded message that could not be processed together with
+// its negative acknowledgement — the legal record of what was received, and
+// what a replay is answered with — and returns the acknowledgement. No record
+// changes.
+func (s *Service) refuse(ctx context.Context, in Inbound, ref, interaction string, m *hl7v3.Message, cause error, now time.Time) (Reply, error) {
+	h := m.Header()
+	reply := s.nack(h, ids.NewUUID(), cause, now)
+	if ref == "" {
+		// Nothing to key a replay on: answer without storing.
+		return reply, nil
+	}
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		return s.putMessage(ctx, tx, m, in, "", reply, now)
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		if r, ok, err := s.replay(ctx, ref); err != nil || ok {
+			return r, err
+		}
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("store refused message %s: %w", ref, err)
+	}
+	s.log.Info("refused", "message", ref, "interaction", interaction, "outcome", reply.Outcome)
+	return reply, nil
+}
+
+// loadRecord reads a record for update; a missing record is (nil, 0, nil).
+func loadRecord(ctx context.Context, tx store.ReadTx, key string) (*rx.Record, int64, error) {
+	r, err := tx.Record(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	rec, err := decodeRecord(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rec, r.SCN, nil
+}
+
+// putMessage stores the inbound message with the answer sent to it.
+func (s *Service) putMessage(ctx context.Context, tx store.Tx, m *hl7v3.Message, in Inbound, key string, reply Reply, now time.Time) error {
+	h := m.Header()
+	sender := h.SenderASID
+	if sender == "" {
+		sender = in.FromParty
+	}
+	return tx.PutMessage(ctx, store.Message{
+		ID:                  h.MessageID,
+		Interaction:         m.Root,
+		RecordKey:           key,
+		Sender:              sender,
+		ReceivedAt:          now,
+		Raw:                 in.Payload,
+		Response:            reply.Body,
+		ResponseInteraction: reply.Interaction,
+		Outcome:             reply.Outcome,
+	})
+}
