@@ -30,6 +30,7 @@ type serveFlags struct {
 	asid     string
 	partyKey string
 	logLevel string
+	sweep    time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.asid, "asid", spine.DefaultASID, "the service's own ASID")
 	fs.StringVar(&f.partyKey, "party-key", spine.DefaultPartyKey, "the service's own ebXML party key")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.sweep, "sweep-interval", time.Hour, "how often to apply the time-based rules (expiry, ready, no-claim, delete); 0 = never")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +72,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if f.sweep > 0 {
+		go svc.RunSweeper(ctx, f.sweep)
 	}
 	srv := spine.NewHTTPServer(f.listen, svc.Handler())
 	// The address line is the contract with scripts and tests that start the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/hl7v3"
-	"github.com/openeps/openeps/internal/rx"
 	"github.com/openeps/openeps/internal/xmlt"
 )
 
@@ -40,7 +39,7 @@ func (s *Service) nack(h hl7v3.Header, id string, cause error, now time.Time) Re
 	}
 	code := epserr.CodeOf(cause)
 	m := hl7v3.NewAck(s.wrapper(h, id, now), h.MessageID, typeCode, code)
-	return Reply{MessageID: h.MessageID, Interaction: hl7v3.ApplicationAcknowledgement, Body: m.Encode(),
+	return Reply{ID: id, MessageID: h.MessageID, Interaction: hl7v3.ApplicationAcknowledgement, Body: m.Encode(),
 		Outcome: typeCode + " " + code.Value + " " + code.Display}
 }
 
@@ -58,20 +57,6 @@ func rejected(err error) error {
 	c := *e
 	c.Kind = kindRejected
 	return &c
-}
-
-// answer turns the lifecycle's answer into the HL7 message the Spine sends.
-func (s *Service) answer(h hl7v3.Header, id string, a rx.Answer, now time.Time) Reply {
-	typeCode := a.AckType
-	if typeCode == "" {
-		typeCode = hl7v3.AckAccepted
-		if len(a.Codes) > 0 {
-			typeCode = hl7v3.AckError
-		}
-	}
-	m := hl7v3.NewAck(s.wrapper(h, id, now), h.MessageID, typeCode, a.Codes...)
-	return Reply{MessageID: h.MessageID, Interaction: hl7v3.ApplicationAcknowledgement, Body: m.Encode(),
-		Outcome: outcome(typeCode, a.Codes)}
 }
 
 // outcome summarises an answer for the history: "AA", or the ack type and

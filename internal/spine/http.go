@@ -153,7 +153,8 @@ func (s *Service) handleEbXML(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusOK, rc.ContentType, rc.Response)
 		return
 	}
-	reply, err := s.Handle(ctx, Inbound{Payload: msg.Payload, FromParty: msg.Header.From.ID})
+	reply, err := s.Handle(ctx, Inbound{Payload: msg.Payload, FromParty: msg.Header.From.ID,
+		ReplyAsync: !msg.Header.SyncReply, EbxmlMessageID: msg.Header.MessageId, ConversationID: msg.Header.ConversationId})
 	if err != nil {
 		s.log.Error("handle", "ebxml", msg.Header.MessageId, "err", err)
 		s.writeEbXMLError(w, &msg.Header, now, ebxml.Errorf(ebxml.DeliveryFailure, "", "the message could not be stored; send it again"))

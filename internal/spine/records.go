@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/openeps/openeps/internal/hl7v3"
 	"github.com/openeps/openeps/internal/rx"
-	"github.com/openeps/openeps/internal/rxmsg"
 	"github.com/openeps/openeps/internal/store"
 )
 
@@ -46,31 +44,4 @@ func putRecord(ctx context.Context, tx store.Tx, rec *rx.Record, prevSCN int64, 
 		idx.CreatedAt = old.Index.CreatedAt
 	}
 	return tx.PutRecord(ctx, store.Record{Key: rec.Key(), SCN: sum.SCN, Data: body, Index: idx}, prevSCN)
-}
-
-// enqueue puts the lifecycle's further messages in the outbox. Until the
-// delivery worker exists they wait there, durable, beside the state change
-// that produced them.
-func (s *Service) enqueue(ctx context.Context, tx store.Tx, events []rx.Event, now time.Time) error {
-	for _, ev := range events {
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("outbox: encode event: %w", err)
-		}
-		if err := tx.Enqueue(ctx, store.OutboxItem{
-			CreatedAt:     now,
-			Interaction:   "event",
-			Body:          body,
-			State:         store.OutboxPending,
-			NextAttemptAt: now,
-		}); err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-	}
-	return nil
-}
-
-// rxPrescription maps a decoded parent prescription to the lifecycle's input.
-func rxPrescription(m *hl7v3.Message, received time.Time) (rx.Prescription, error) {
-	return rxmsg.PrescriptionInput(m, received)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/openeps/openeps/internal/hl7v3"
 	"github.com/openeps/openeps/internal/ids"
 	"github.com/openeps/openeps/internal/rx"
+	"github.com/openeps/openeps/internal/rxmsg"
 	"github.com/openeps/openeps/internal/store"
 )
 
@@ -97,10 +98,18 @@ type Inbound struct {
 	Payload []byte
 	// FromParty is the sender's ebXML party key, if the transport had one.
 	FromParty string
+	// ReplyAsync says the sender takes its answer as a message of its own,
+	// later (ebXML without SyncReply): the answer goes to the outbox, for
+	// FromParty, referring to EbxmlMessageID in ConversationID.
+	ReplyAsync     bool
+	EbxmlMessageID string
+	ConversationID string
 }
 
 // Reply is the service's answer to one interaction.
 type Reply struct {
+	// ID is the answer's own message id.
+	ID string
 	// MessageID is the HL7 id of the message answered ("" if it could not be read).
 	MessageID string
 	// Interaction is the answer's interaction ID (e.g. MCCI_IN010000UK13).
@@ -174,16 +183,147 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (reply Reply, err erro
 		return r, err
 	}
 
-	switch m.Interaction {
-	case hl7v3.ParentPrescriptionUrgent, hl7v3.ParentPrescriptionNonUrgent:
-		return s.createPrescription(ctx, in, m, now)
-	}
 	if spineSends[m.Interaction] {
 		return s.refuse(ctx, in, h.MessageID, interaction, m,
 			epserr.Invalid("interaction %s is one the Spine sends; it does not accept it", m.Root), now)
 	}
-	return s.refuse(ctx, in, h.MessageID, interaction, m,
-		epserr.Invalid("interaction %s is not yet supported by this service", m.Root), now)
+	input, err := rxmsg.Input(m, now)
+	if err != nil {
+		return s.refuse(ctx, in, h.MessageID, interaction, m, err, now)
+	}
+	if req, ok := input.(rx.NominatedReleaseRequest); ok {
+		return s.nominatedRelease(ctx, in, m, req, now)
+	}
+	return s.applyOne(ctx, in, m, input, now)
+}
+
+// applyOne runs a message about one prescription through the lifecycle:
+// load its record, apply, store the result, the message and what is to be
+// sent, in one transaction.
+func (s *Service) applyOne(ctx context.Context, in Inbound, m *hl7v3.Message, input any, now time.Time) (Reply, error) {
+	h := m.Header()
+	key := rx.KeyOf(rx.PrescriptionIDOf(input))
+	ackID := ids.NewUUID()
+	var reply Reply
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var rec *rx.Record
+		var prevSCN int64
+		if key != "" {
+			var err error
+			if rec, prevSCN, err = loadRecord(ctx, tx, key); err != nil {
+				return err
+			}
+		}
+		out, err := rx.Apply(s.rx, rec, input, now)
+		if err != nil {
+			if epserr.KindOf(err) == epserr.KindInternal {
+				return err
+			}
+			// Content the lifecycle cannot process: answered, kept, no change.
+			reply = s.nack(h, ackID, err, now)
+			return s.finish(ctx, tx, m, in, key, reply, now)
+		}
+		if reply, err = s.build(ctx, tx, m, ackID, out.Answer, now); err != nil {
+			return err
+		}
+		if out.Record != nil && !out.Replay {
+			if err := putRecord(ctx, tx, out.Record, prevSCN, now); err != nil {
+				return err
+			}
+		}
+		if out.Delete {
+			if err := tx.DeleteRecord(ctx, key); err != nil {
+				return err
+			}
+		}
+		if err := s.enqueueEvents(ctx, tx, out.Events, now); err != nil {
+			return err
+		}
+		return s.finish(ctx, tx, m, in, key, reply, now)
+	})
+	return s.committed(ctx, h, reply, err)
+}
+
+// nominatedRelease hands the sender the prescriptions nominated to it that
+// are ready, oldest first, up to the batch size (lifecycle.md §3.3). The
+// candidates are read and released in one transaction: a record another
+// dispenser released meanwhile fails its SCN check and the whole batch is
+// tried again, so no prescription goes to two dispensers.
+func (s *Service) nominatedRelease(ctx context.Context, in Inbound, m *hl7v3.Message, req rx.NominatedReleaseRequest, now time.Time) (Reply, error) {
+	h := m.Header()
+	ackID := ids.NewUUID()
+	var reply Reply
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		batch := s.rx.NominatedBatchSize
+		if batch <= 0 {
+			batch = 25
+		}
+		// One more than a batch, so rx can tell whether more are waiting.
+		found, err := tx.FindRecords(ctx, store.RecordQuery{NominatedODS: req.SenderODS, Status: "0001",
+			OrderByCreated: true, Limit: batch + 1})
+		if err != nil {
+			return err
+		}
+		cands := make([]*rx.Record, 0, len(found))
+		prev := map[string]int64{}
+		for _, r := range found {
+			rec, err := decodeRecord(r)
+			if err != nil {
+				return err
+			}
+			cands = append(cands, rec)
+			prev[r.Key] = r.SCN
+		}
+		out, err := rx.ReleaseNominated(s.rx, cands, req, now)
+		if err != nil {
+			if epserr.KindOf(err) == epserr.KindInternal {
+				return err
+			}
+			reply = s.nack(h, ackID, err, now)
+			return s.finish(ctx, tx, m, in, "", reply, now)
+		}
+		if reply, err = s.build(ctx, tx, m, ackID, out.Answer, now); err != nil {
+			return err
+		}
+		for _, rec := range out.Records {
+			if err := putRecord(ctx, tx, rec, prev[rec.Key()], now); err != nil {
+				return err
+			}
+		}
+		return s.finish(ctx, tx, m, in, "", reply, now)
+	})
+	return s.committed(ctx, h, reply, err)
+}
+
+// finish stores the inbound message with its answer and, when the sender
+// takes its answers asynchronously, puts the answer in the outbox — in the
+// same transaction as the state change.
+func (s *Service) finish(ctx context.Context, tx store.Tx, m *hl7v3.Message, in Inbound, key string, reply Reply, now time.Time) error {
+	if in.ReplyAsync {
+		if err := tx.Enqueue(ctx, store.OutboxItem{
+			ID: reply.ID, CreatedAt: now, Destination: in.FromParty, Interaction: reply.Interaction,
+			RefToMessage: in.EbxmlMessageID, Conversation: in.ConversationID, Body: reply.Body,
+			State: store.OutboxPending, NextAttemptAt: now,
+		}); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	return s.putMessage(ctx, tx, m, in, key, reply, now)
+}
+
+// committed turns the transaction's result into the reply. A message ID that
+// raced in on another connection and won is answered as it was.
+func (s *Service) committed(ctx context.Context, h hl7v3.Header, reply Reply, err error) (Reply, error) {
+	if errors.Is(err, store.ErrDuplicate) {
+		if r, ok, rerr := s.replay(ctx, h.MessageID); rerr != nil || ok {
+			return r, rerr
+		}
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("message %s: %w", h.MessageID, err)
+	}
+	s.log.Info("message", "id", h.MessageID, "interaction", h.InteractionID, "outcome", reply.Outcome)
+	return reply, nil
 }
 
 // replay returns the stored answer to a message ID handled before.
@@ -204,51 +344,6 @@ func (s *Service) replay(ctx context.Context, id string) (Reply, bool, error) {
 		Outcome: msg.Outcome, Replay: true}, true, nil
 }
 
-// createPrescription handles a parent prescription (PORX_IN020101 / 020102).
-func (s *Service) createPrescription(ctx context.Context, in Inbound, m *hl7v3.Message, now time.Time) (Reply, error) {
-	h := m.Header()
-	p, err := rxPrescription(m, now)
-	if err != nil {
-		return s.refuse(ctx, in, h.MessageID, m.Interaction, m, err, now)
-	}
-	key := ids.ShortIDKey(p.ID)
-	ackID := ids.NewUUID()
-	var reply Reply
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		existing, prevSCN, err := loadRecord(ctx, tx, key)
-		if err != nil {
-			return err
-		}
-		out, err := rx.Create(s.rx, existing, p, now)
-		if err != nil {
-			// Invalid content: nothing stored but the message and its NACK.
-			reply = s.nack(h, ackID, err, now)
-			return s.putMessage(ctx, tx, m, in, "", reply, now)
-		}
-		reply = s.answer(h, ackID, out.Answer, now)
-		if out.Record != nil {
-			if err := putRecord(ctx, tx, out.Record, prevSCN, now); err != nil {
-				return err
-			}
-		}
-		if err := s.enqueue(ctx, tx, out.Events, now); err != nil {
-			return err
-		}
-		return s.putMessage(ctx, tx, m, in, key, reply, now)
-	})
-	if errors.Is(err, store.ErrDuplicate) {
-		// The same message ID raced in on another connection and won: answer as it did.
-		if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
-			return r, err
-		}
-	}
-	if err != nil {
-		return Reply{}, fmt.Errorf("prescription %s: %w", p.ID, err)
-	}
-	s.log.Info("prescription", "id", p.ID, "message", h.MessageID, "outcome", reply.Outcome)
-	return reply, nil
-}
-
 // refuse stores a decoded message that could not be processed together with
 // its negative acknowledgement — the legal record of what was received, and
 // what a replay is answered with — and returns the acknowledgement. No record
@@ -261,7 +356,7 @@ func (s *Service) refuse(ctx context.Context, in Inbound, ref, interaction strin
 		return reply, nil
 	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		return s.putMessage(ctx, tx, m, in, "", reply, now)
+		return s.finish(ctx, tx, m, in, "", reply, now)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		if r, ok, err := s.replay(ctx, ref); err != nil || ok {

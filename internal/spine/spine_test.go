@@ -571,3 +571,52 @@ func TestDuplicatePrescriptionID(t *testing.T) {
 		t.Errorf("history %+v", after.History)
 	}
 }
+
+// TestSweepExpiresThenDeletes creates a prescription and moves the clock:
+// after six months the sweep expires it, sweeping again changes nothing,
+// and 90 days after expiry the record is deleted (lifecycle.md §3.11).
+func TestSweepExpiresThenDeletes(t *testing.T) {
+	e := newEnv(t)
+	at := time.Date(2022, 2, 1, 9, 0, 0, 0, time.UTC)
+	e.setClock(at)
+	p := prescribe.Example(at, "FA565")
+	raw, err := prescribe.Build(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := e.send(raw); a.ack.Type != "AA" {
+		t.Fatalf("%s %v", a.ack.Type, a.ack.Errors)
+	}
+	ctx := context.Background()
+
+	e.setClock(at.AddDate(0, 5, 0)) // not yet due
+	if res, err := e.svc.Sweep(ctx); err != nil || res.Changed != 0 {
+		t.Fatalf("five months on: %v %v", res, err)
+	}
+	e.setClock(at.AddDate(0, 6, 1))
+	res, err := e.svc.Sweep(ctx)
+	if err != nil || res.Changed != 1 {
+		t.Fatalf("six months on: %v %v", res, err)
+	}
+	v, _ := e.view(p.ShortID)
+	if v.Status != "0004" || v.LineItems[0].Status != "0006" {
+		t.Errorf("after expiry: %s / item %s, want 0004 / 0006", v.Status, v.LineItems[0].Status)
+	}
+	scn := v.SCN
+	if res, err := e.svc.Sweep(ctx); err != nil || res.Changed != 0 {
+		t.Errorf("second sweep: %v %v", res, err)
+	}
+	if v, _ := e.view(p.ShortID); v.SCN != scn {
+		t.Errorf("second sweep changed the record: SCN %d → %d", scn, v.SCN)
+	}
+	e.setClock(at.AddDate(0, 6, 1).AddDate(0, 0, 91))
+	if res, err := e.svc.Sweep(ctx); err != nil || res.Deleted != 1 {
+		t.Fatalf("after the delete period: %v %v", res, err)
+	}
+	if _, code := e.view(p.ShortID); code != http.StatusNotFound {
+		t.Errorf("deleted record still answers %d", code)
+	}
+	if c := e.counts(); c.Records != 0 || c.Messages != 0 {
+		t.Errorf("after deletion: %+v (messages go with their record)", c)
+	}
+}
