@@ -8,12 +8,13 @@ import (
 // metrics are the service's Prometheus instruments, on a registry of its own
 // so that several services can live in one process (tests, the demo).
 type metrics struct {
-	reg       *prometheus.Registry
-	messages  *prometheus.CounterVec   // by interaction and outcome
-	latency   *prometheus.HistogramVec // handling time by interaction
-	replays   prometheus.Counter
-	httpReqs  *prometheus.CounterVec // by route and status
-	storeErrs prometheus.Counter
+	reg        *prometheus.Registry
+	messages   *prometheus.CounterVec   // by interaction and outcome
+	latency    *prometheus.HistogramVec // handling time by interaction
+	replays    prometheus.Counter
+	httpReqs   *prometheus.CounterVec // by route and status
+	storeErrs  prometheus.Counter
+	signatures *prometheus.CounterVec // by result: valid or the first failure's name
 }
 
 func newMetrics() *metrics {
@@ -40,8 +41,12 @@ func newMetrics() *metrics {
 			Name: "eps_store_errors_total",
 			Help: "Store operations that failed (the message was not acknowledged).",
 		}),
+		signatures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eps_signature_checks_total",
+			Help: "Prescription signatures verified on receipt, by result (valid, or the first failure).",
+		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.messages, m.latency, m.replays, m.httpReqs, m.storeErrs,
+	m.reg.MustRegister(m.messages, m.latency, m.replays, m.httpReqs, m.storeErrs, m.signatures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

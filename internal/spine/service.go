@@ -21,6 +21,7 @@ import (
 	"github.com/openeps/openeps/internal/ids"
 	"github.com/openeps/openeps/internal/rx"
 	"github.com/openeps/openeps/internal/rxmsg"
+	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/store"
 )
 
@@ -42,17 +43,30 @@ type Config struct {
 	// Rx holds the lifecycle's periods and limits (rx.DefaultConfig if zero).
 	Rx     *rx.Config
 	Logger *slog.Logger
+	// VerifySignatures checks each prescription's signature on receipt and
+	// records the verdict in its history. Trust gives the roots and CRLs to
+	// check the signer against (nil, or a nil store: signature and digest
+	// only). RefuseBadSignatures refuses a prescription whose signature
+	// fails, with the failure's code; off by default, as the Spine stores
+	// and releases a prescription whatever its signature and the dispenser
+	// acts on a bad one (hl7v3.md §7.5).
+	VerifySignatures    bool
+	Trust               func() *signature.TrustStore
+	RefuseBadSignatures bool
 }
 
 // Service is the Spine-side EPS. It is safe for concurrent use.
 type Service struct {
-	store    store.Store
-	now      func() time.Time
-	asid     string
-	partyKey string
-	rx       rx.Config
-	log      *slog.Logger
-	metrics  *metrics
+	store     store.Store
+	now       func() time.Time
+	asid      string
+	partyKey  string
+	rx        rx.Config
+	log       *slog.Logger
+	metrics   *metrics
+	verify    bool
+	trust     func() *signature.TrustStore
+	refuseBad bool
 }
 
 // New returns a service over cfg.Store.
@@ -61,7 +75,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("spine: no store")
 	}
 	s := &Service{store: cfg.Store, now: cfg.Now, asid: cfg.ASID, partyKey: cfg.PartyKey, log: cfg.Logger,
-		metrics: newMetrics()}
+		metrics: newMetrics(), verify: cfg.VerifySignatures, trust: cfg.Trust, refuseBad: cfg.RefuseBadSignatures}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -194,13 +208,39 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (reply Reply, err erro
 	if req, ok := input.(rx.NominatedReleaseRequest); ok {
 		return s.nominatedRelease(ctx, in, m, req, now)
 	}
-	return s.applyOne(ctx, in, m, input, now)
+	var verdict *signature.Result
+	if p, ok := input.(rx.Prescription); ok && s.verify && p.Signed {
+		// Outside the transaction: verification is CPU work that must not
+		// hold the store's writer.
+		res := s.checkSignature(in.Payload, now)
+		if s.refuseBad && !res.Valid() {
+			return s.refuse(ctx, in, h.MessageID, interaction, m, res.Err(), now)
+		}
+		verdict = &res
+	}
+	return s.applyOne(ctx, in, m, input, verdict, now)
+}
+
+// checkSignature verifies a prescription's signature against the current
+// trust material.
+func (s *Service) checkSignature(payload []byte, now time.Time) signature.Result {
+	var ts *signature.TrustStore
+	if s.trust != nil {
+		ts = s.trust()
+	}
+	res := signature.Verify(payload, ts, signature.VerifyOptions{Now: now})
+	result := "valid"
+	if !res.Valid() {
+		result = res.Failures[0].Reason.Name()
+	}
+	s.metrics.signatures.WithLabelValues(result).Inc()
+	return res
 }
 
 // applyOne runs a message about one prescription through the lifecycle:
 // load its record, apply, store the result, the message and what is to be
 // sent, in one transaction.
-func (s *Service) applyOne(ctx context.Context, in Inbound, m *hl7v3.Message, input any, now time.Time) (Reply, error) {
+func (s *Service) applyOne(ctx context.Context, in Inbound, m *hl7v3.Message, input any, verdict *signature.Result, now time.Time) (Reply, error) {
 	h := m.Header()
 	key := rx.KeyOf(rx.PrescriptionIDOf(input))
 	ackID := ids.NewUUID()
@@ -227,6 +267,9 @@ func (s *Service) applyOne(ctx context.Context, in Inbound, m *hl7v3.Message, in
 			return err
 		}
 		if out.Record != nil && !out.Replay {
+			if verdict != nil && (rec == nil || !rec.PrescriptionPresent) {
+				noteSignature(out.Record, *verdict, h.MessageID, now)
+			}
 			if err := putRecord(ctx, tx, out.Record, prevSCN, now); err != nil {
 				return err
 			}
@@ -342,6 +385,20 @@ func (s *Service) replay(ctx context.Context, id string) (Reply, bool, error) {
 	}
 	return Reply{MessageID: id, Interaction: msg.ResponseInteraction, Body: msg.Response,
 		Outcome: msg.Outcome, Replay: true}, true, nil
+}
+
+// noteSignature records a signature verdict in a new record's history.
+func noteSignature(rec *rx.Record, res signature.Result, messageID string, now time.Time) {
+	if res.Valid() {
+		detail := "valid"
+		if !res.TrustChecked {
+			detail = "valid (signature and digest; the signer's chain was not checked: no trust material configured)"
+		}
+		rec.NoteSignature(now, messageID, nil, detail)
+		return
+	}
+	code := res.Failures[0].Reason.Code()
+	rec.NoteSignature(now, messageID, &code, res.String())
 }
 
 // refuse stores a decoded message that could not be processed together with
