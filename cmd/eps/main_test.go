@@ -220,7 +220,10 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("eps demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"HL7 acknowledgement AA", "0001 To Be Dispensed", "same answer as the first time: true"} {
+	for _, want := range []string{"MCCI_IN010000UK13 AA", "0001 To Be Dispensed", "same answer as the first time: true",
+		"PORX_IN070101UK31 AA", "0002 With Dispenser", "0006 Dispensed", "0008 Claimed",
+		"PORX_IN050101UK31 AA (0001 Prescription/item was cancelled)", "0005 Cancelled",
+		"0006 No more nominated prescriptions available"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -18,9 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/openeps/openeps/internal/dispense"
 	"github.com/openeps/openeps/internal/ebxml"
+	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/hl7v3"
 	"github.com/openeps/openeps/internal/ids"
 	"github.com/openeps/openeps/internal/prescribe"
@@ -36,10 +39,12 @@ type Options struct {
 	Now time.Time
 }
 
-// The pharmacy the patient nominates, and its system.
+// The pharmacy the patient nominates, and the ebXML party keys of the GP
+// system's and the pharmacy system's MHSs.
 const (
-	pharmacyODS   = "FA565"
-	prescriberSys = "T141D-822234" // party key of the GP system's MHS
+	pharmacyODS     = "FA565"
+	prescriberParty = "T141D-822234"
+	pharmacyParty   = "FA565-807311"
 )
 
 // Run runs the demo, printing to out.
@@ -61,7 +66,12 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	svc, err := spine.New(spine.Config{Store: st, Now: func() time.Time { return now }})
+	// The service's clock moves on a few minutes with each step, as a
+	// working day would.
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(7 * time.Minute); return now }
+	svc, err := spine.New(spine.Config{Store: st, Now: clock})
 	if err != nil {
 		return err
 	}
@@ -76,10 +86,10 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	d := &demo{out: out, base: base, client: &http.Client{Timeout: 10 * time.Second}}
 
 	d.step("Started the Spine-side EPS service on %s", base)
-	d.say("store: SQLite (WAL) at %s; clock %s", dbPath, now.Format(time.RFC3339))
+	d.say("store: SQLite (WAL) at %s; clock %s", dbPath, clock().Format(time.RFC3339))
 
-	// 1. The GP prescribes.
-	p := prescribe.Example(now, pharmacyODS)
+	// 1. The GP prescribes, nominating the patient's pharmacy.
+	p := prescribe.Example(clock(), pharmacyODS)
 	payload, err := prescribe.Build(&p)
 	if err != nil {
 		return err
@@ -91,37 +101,144 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 		d.say("  %d. %s × %s %s — %s", i+1, it.Description, it.Quantity, it.UnitDisplay, it.Dosage)
 	}
 	d.say("nominated pharmacy %s; prescription ID %s", pharmacyODS, p.ShortID)
-	first, err := d.send(ctx, payload)
+	first, err := d.send(ctx, prescriberParty, payload)
 	if err != nil {
 		return err
 	}
-	d.say("← %s", first)
-	if !first.accepted() {
-		return fmt.Errorf("the service refused the prescription: %s", first)
+	if err := first.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("prescription: %w", err)
 	}
-	v, err := d.record(ctx, p.ShortID)
-	if err != nil {
+	if err := d.show(ctx, p.ShortID); err != nil {
 		return err
 	}
-	d.step("The record the Spine now holds (GET /api/prescriptions/%s)", p.ShortID)
-	d.show(v)
 
 	// 2. The GP system never saw the answer and sends the message again.
+	tick()
 	d.step("The GP system resends the same message (its answer was lost on the way)")
-	again, err := d.send(ctx, payload)
+	before, err := d.record(ctx, p.ShortID)
 	if err != nil {
 		return err
 	}
-	v2, err := d.record(ctx, p.ShortID)
+	again, err := d.send(ctx, prescriberParty, payload)
 	if err != nil {
 		return err
 	}
-	same := bytes.Equal(first.hl7, again.hl7) && v2.SCN == v.SCN && len(v2.History) == len(v.History)
-	d.say("← %s; same answer as the first time: %v; record unchanged (SCN %d): %v", again, bytes.Equal(first.hl7, again.hl7), v2.SCN, same)
+	after, err := d.record(ctx, p.ShortID)
+	if err != nil {
+		return err
+	}
+	same := bytes.Equal(first.hl7, again.hl7) && after.SCN == before.SCN && len(after.History) == len(before.History)
+	d.say("same answer as the first time: %v; record unchanged (SCN %d): %v", bytes.Equal(first.hl7, again.hl7), after.SCN, same)
 	if !same {
 		return errors.New("a replayed message changed the record")
 	}
-	d.step("Done. Run `eps serve` to keep a service running, `eps inspect FILE` to read a message.")
+
+	// 3. The pharmacy downloads its nominated prescriptions.
+	pharmacy := dispense.Example()
+	d.step("%s (%s) asks the Spine for the prescriptions nominated to it", pharmacy.Name, pharmacy.ODS)
+	req, err := dispense.NominatedRelease(pharmacy, tick())
+	if err != nil {
+		return err
+	}
+	rel, err := d.send(ctx, pharmacyParty, req)
+	if err != nil {
+		return err
+	}
+	released, err := dispense.ReadRelease(rel.hl7)
+	if err != nil {
+		return fmt.Errorf("nominated release: %w", err)
+	}
+	if len(released) != 1 || released[0].PrescriptionID != p.ShortID {
+		return fmt.Errorf("nominated release: got %d prescriptions, want %s", len(released), p.ShortID)
+	}
+	r := released[0]
+	d.say("released: %s with %d items, as the prescriber signed it", r.PrescriptionID, len(r.Items))
+	if err := d.show(ctx, p.ShortID); err != nil {
+		return err
+	}
+
+	// 4. The pharmacist hands everything over and tells the Spine.
+	d.step("The pharmacist dispenses every item and sends a dispense notification")
+	supplies := dispense.FullSupplies(r)
+	dn, err := dispense.Notification(pharmacy, r, supplies, tick())
+	if err != nil {
+		return err
+	}
+	res, err := d.send(ctx, pharmacyParty, dn)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("dispense notification: %w", err)
+	}
+	if err := d.show(ctx, p.ShortID); err != nil {
+		return err
+	}
+
+	// 5. ... and claims for it.
+	d.step("The pharmacy claims reimbursement for the dispensed prescription")
+	claim, err := dispense.Claim(pharmacy, r, supplies, tick())
+	if err != nil {
+		return err
+	}
+	res, err = d.send(ctx, pharmacyParty, claim)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("claim: %w", err)
+	}
+	if err := d.show(ctx, p.ShortID); err != nil {
+		return err
+	}
+
+	// 6. A second prescription, cancelled by the GP before anyone dispenses it.
+	q := prescribe.Example(tick(), pharmacyODS)
+	q.Items = q.Items[:1]
+	payload, err = prescribe.Build(&q)
+	if err != nil {
+		return err
+	}
+	d.step("The GP prescribes %s again (%s), then cancels it: prescribing error", q.Items[0].Description, q.ShortID)
+	res, err = d.send(ctx, prescriberParty, payload)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("second prescription: %w", err)
+	}
+	cancel, err := prescribe.Cancel(prescribe.CancelOf(&q, "", "0001", tick()))
+	if err != nil {
+		return err
+	}
+	res, err = d.send(ctx, prescriberParty, cancel)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, epserr.CancelDone.Value); err != nil {
+		return fmt.Errorf("cancellation: %w", err)
+	}
+	if err := d.show(ctx, q.ShortID); err != nil {
+		return err
+	}
+
+	// 7. The pharmacy asks again: nothing left for it.
+	d.step("The pharmacy asks for its nominated prescriptions again")
+	req, err = dispense.NominatedRelease(pharmacy, tick())
+	if err != nil {
+		return err
+	}
+	res, err = d.send(ctx, pharmacyParty, req)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, epserr.RejectNoMoreNominated.Value); err != nil {
+		return fmt.Errorf("second nominated release: %w", err)
+	}
+	d.say("(the cancelled prescription is never released)")
+
+	d.step("Done: prescribe → nominated release → dispense → claim, and a cancellation, all over ebXML.")
+	d.say("Run `eps serve` to keep a service running, `eps inspect FILE` to read a message.")
 	return nil
 }
 
@@ -145,11 +262,19 @@ func (d *demo) say(format string, args ...any) {
 type result struct {
 	acked bool // an eb:Acknowledgment of our message came back
 	nack  []*ebxml.Error
-	hl7   []byte
-	ack   hl7v3.AckResult
+	hl7   []byte // the HL7 answer
+	root  string
+	ack   string // its acknowledgement type
+	code  epserr.Code
 }
 
-func (r result) accepted() bool { return r.ack.Type == hl7v3.AckAccepted }
+// want checks the answer's acknowledgement type and first code ("" for none).
+func (r result) want(ack, code string) error {
+	if !r.acked || r.ack != ack || r.code.Value != code {
+		return fmt.Errorf("unexpected answer: %s", r)
+	}
+	return nil
+}
 
 func (r result) String() string {
 	s := "ebXML Acknowledgment"
@@ -159,17 +284,18 @@ func (r result) String() string {
 	for _, e := range r.nack {
 		s += ", ebXML error " + e.Description()
 	}
-	if r.ack.Type != "" {
-		s += ", HL7 acknowledgement " + r.ack.Type
-		for _, e := range r.ack.Errors {
-			s += " (" + e.Value + " " + e.Display + ")"
+	if r.root != "" {
+		s += ", " + r.root + " " + r.ack
+		if r.code.Value != "" {
+			s += " (" + r.code.Value + " " + r.code.Display + ")"
 		}
 	}
 	return s
 }
 
-// send posts an HL7 interaction as ebXML, the way the GP system's MHS does.
-func (d *demo) send(ctx context.Context, payload []byte) (result, error) {
+// send posts an HL7 interaction as ebXML from party, the way the sender's
+// MHS does, and reads the answer.
+func (d *demo) send(ctx context.Context, party string, payload []byte) (result, error) {
 	m, err := hl7v3.Decode(payload)
 	if err != nil {
 		return result{}, err
@@ -177,7 +303,7 @@ func (d *demo) send(ctx context.Context, payload []byte) (result, error) {
 	id := strings.ToUpper(m.Header().MessageID) // the ebXML MessageId follows the HL7 one, as MHSs do
 	msg := &ebxml.Message{
 		Header: ebxml.MessageHeader{
-			From: ebxml.Party{ID: prescriberSys, Type: ebxml.PartyType}, To: ebxml.Party{ID: spine.DefaultPartyKey, Type: ebxml.PartyType},
+			From: ebxml.Party{ID: party, Type: ebxml.PartyType}, To: ebxml.Party{ID: spine.DefaultPartyKey, Type: ebxml.PartyType},
 			CPAId: "S1001A1630", ConversationId: id, Service: ebxml.ServiceMM, Action: m.Root, MessageId: ids.NewUUID(),
 			SentAt: time.Now().UTC(), DuplicateElimination: true, AckRequested: true, AckActor: ebxml.ActorToPartyMSH,
 			SyncReply: true, SyncReplyActor: ebxml.ActorNext,
@@ -214,8 +340,9 @@ func (d *demo) send(ctx context.Context, payload []byte) (result, error) {
 		if err != nil {
 			return result{}, fmt.Errorf("the HL7 answer does not decode: %w", err)
 		}
-		r.ack, _ = hl7v3.ReadAck(hm)
+		r.root, r.ack, r.code = answerOf(hm)
 	}
+	d.say("← %s", r)
 	return r, nil
 }
 
@@ -237,17 +364,52 @@ func (d *demo) record(ctx context.Context, id string) (spine.PrescriptionView, e
 	return v, json.NewDecoder(resp.Body).Decode(&v)
 }
 
-// show prints the parts of a record a person checks first.
-func (d *demo) show(v spine.PrescriptionView) {
-	d.say("%s: %s %s — treatment type %s, nominated %s, SCN %d", v.ID, v.Status, v.StatusLabel, v.TreatmentType,
-		orNone(v.NominatedODS), v.SCN)
-	d.say("patient %s %s %s (NHS %s), prescriber %s (%s)", v.Patient.Prefix, v.Patient.Given, v.Patient.Family,
-		v.NHSNumber, v.Prescriber.Name, v.Prescriber.ODS)
-	for _, li := range v.LineItems {
-		d.say("  item %s %s: %s × %s %s", li.Status, li.StatusLabel, li.Description, li.Quantity, li.Unit)
+// answerOf reads any answer the Spine sends: its interaction, its
+// acknowledgement type and the first code it carries.
+func answerOf(m *hl7v3.Message) (root, ack string, code epserr.Code) {
+	h := m.Header()
+	coded := func(c hl7v3.Coded) epserr.Code {
+		return epserr.Code{System: c.System, Value: c.Code, Display: c.Display}
 	}
-	for _, h := range v.History {
-		d.say("  history: %s %s at %s → %s", h.Interaction, h.MessageID, h.ReceivedAt.Format(time.RFC3339), h.Outcome)
+	switch p := m.Payload().(type) {
+	case *hl7v3.PORX_MT121201UK30_PrescriptionReleaseReject:
+		return m.Root, h.AckType, coded(p.View().Reason)
+	case *hl7v3.PORX_MT135201UK31_CancellationResponse:
+		return m.Root, h.AckType, coded(p.View().Response)
+	}
+	if r, ok := hl7v3.ReadAck(m); ok {
+		if len(r.Errors) > 0 {
+			code = r.Errors[0]
+		}
+		return m.Root, r.Type, code
+	}
+	return m.Root, h.AckType, code
+}
+
+// show reads a record back from the API and prints the parts a person
+// checks first.
+func (d *demo) show(ctx context.Context, id string) error {
+	v, err := d.record(ctx, id)
+	if err != nil {
+		return err
+	}
+	d.say("record %s (GET /api/prescriptions/%s):", v.ID, v.ID)
+	d.print(v)
+	return nil
+}
+
+func (d *demo) print(v spine.PrescriptionView) {
+	d.say("  status %s %s; dispenser %s; SCN %d", v.Status, v.StatusLabel, orNone(v.DispenserODS), v.SCN)
+	for _, li := range v.LineItems {
+		d.say("  item %s %-20s %s × %s %s", li.Status, li.StatusLabel, li.Description, li.Quantity, li.Unit)
+	}
+	if n := len(v.Dispensing); n > 0 {
+		h := v.Dispensing[n-1]
+		who := ""
+		if h.ODS != "" {
+			who = " by " + h.ODS
+		}
+		d.say("  last event: %s%s at %s:%s", h.Kind, who, h.Time[8:10], h.Time[10:12])
 	}
 }
 
