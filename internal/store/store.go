@@ -7,6 +7,12 @@
 //
 // The store knows nothing of prescriptions: a record's body is bytes owned by
 // the rx package, and the few values queries need travel beside it in Index.
+//
+// What every backend does alike (the contract suite checks it): times are
+// kept to the microsecond and come back in UTC; bodies come back byte for
+// byte, an empty one as nil; text fields must be valid UTF-8 without NUL
+// (what PostgreSQL can hold), else the write fails with ErrInvalid and a
+// lookup by such a key finds nothing.
 package store
 
 import (
@@ -24,12 +30,20 @@ var (
 	ErrConflict = errors.New("conflict: record changed concurrently")
 	// ErrDuplicate: a message with that ID is already stored.
 	ErrDuplicate = errors.New("duplicate message id")
+	// ErrInvalid: a write the store refuses before it reaches the database
+	// (an empty key, an SCN that does not move forward, an unknown state).
+	// It is a bug in the caller; Update does not retry it.
+	ErrInvalid = errors.New("invalid write")
+	// ErrClosed: the store has been closed.
+	ErrClosed = errors.New("store closed")
 )
 
 // Store is a durable home for records, messages and the outbox.
 type Store interface {
 	// Update runs fn in a read-write transaction and commits it if fn returns
-	// nil. If fn or the commit fails with ErrConflict (or the engine reports a
+	// nil; a nil result means the writes are durable. fn must not call Update
+	// on the same store. A panic in fn rolls its writes back and reaches the
+	// caller. If fn or the commit fails with ErrConflict (or the engine reports a
 	// serialisation failure), Update runs fn again in a new transaction, up to
 	// a bounded number of attempts, so fn must be free of side effects outside tx.
 	// Backends may commit several concurrent Updates in one transaction (group
@@ -39,7 +53,8 @@ type Store interface {
 	View(ctx context.Context, fn func(tx ReadTx) error) error
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
-	// Close releases the store.
+	// Close releases the store; afterwards every method fails with
+	// ErrClosed. Calling it again does nothing.
 	Close() error
 }
 
@@ -55,8 +70,9 @@ type ReadTx interface {
 	// MessagesFor returns the messages stored against a record key, oldest first.
 	// Raw and Response are filled only if withBodies is true.
 	MessagesFor(ctx context.Context, recordKey string, withBodies bool) ([]Message, error)
-	// Outbox returns outbox items in the given state whose NextAttempt is at or
-	// before due (zero due: any), oldest first, at most limit (0: no limit).
+	// Outbox returns outbox items in the given state ("" for any) whose
+	// NextAttemptAt is at or before due (zero due: any; a zero NextAttemptAt
+	// is always due), oldest CreatedAt first, at most limit (0: no limit).
 	Outbox(ctx context.Context, state OutboxState, due time.Time, limit int) ([]OutboxItem, error)
 	// Counts returns the number of rows of each kind (for /metrics and tests).
 	Counts(ctx context.Context) (Counts, error)
@@ -77,14 +93,18 @@ type Tx interface {
 	// (ErrConflict if it does); otherwise the stored SCN must equal prevSCN
 	// (ErrConflict if not). r.SCN must be greater than prevSCN.
 	PutRecord(ctx context.Context, r Record, prevSCN int64) error
-	// DeleteRecord removes a record and the messages stored against it.
+	// DeleteRecord removes a record and the messages stored against it
+	// (ErrNotFound, and nothing removed, if there is no such record).
 	DeleteRecord(ctx context.Context, key string) error
 	// PutMessage stores an inbound message; ErrDuplicate if its ID is taken.
 	PutMessage(ctx context.Context, m Message) error
-	// Enqueue adds an item to the outbox; its ID is assigned if empty.
+	// Enqueue adds an item to the outbox; its ID is assigned (a UUID) if
+	// empty, its State defaults to pending and its CreatedAt to now.
+	// ErrDuplicate if the ID is taken.
 	Enqueue(ctx context.Context, item OutboxItem) error
 	// UpdateOutbox rewrites an item's delivery state (state, attempts,
-	// next attempt, last error).
+	// next attempt, last error), found by ID (ErrNotFound if absent); the
+	// message itself is not changed.
 	UpdateOutbox(ctx context.Context, item OutboxItem) error
 	// PutReceipt remembers an ebXML message and the answer sent to it;
 	// ErrDuplicate if its MessageId is already there.
@@ -141,7 +161,8 @@ type RecordQuery struct {
 	// this date (YYYYMMDD), ordered by NextActivityAt then key.
 	DueBy string
 	// OrderByCreated orders by CreatedAt then key (oldest first): the order
-	// nominated release hands prescriptions out in.
+	// nominated release hands prescriptions out in. It takes precedence over
+	// the order DueBy implies.
 	OrderByCreated bool
 	Limit          int
 }
