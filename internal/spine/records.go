@@ -38,10 +38,11 @@ func putRecord(ctx context.Context, tx store.Tx, rec *rx.Record, prevSCN int64, 
 		NextActivityAt: sum.NextActivityDate,
 		UpdatedAt:      now,
 	}
-	if prevSCN == 0 {
+	// The record's own creation time orders nominated releases (oldest first).
+	if t, err := time.Parse("20060102150405", rec.CreatedAt); err == nil {
+		idx.CreatedAt = t
+	} else {
 		idx.CreatedAt = now
-	} else if old, err := tx.Record(ctx, rec.Key()); err == nil {
-		idx.CreatedAt = old.Index.CreatedAt
 	}
 	return tx.PutRecord(ctx, store.Record{Key: rec.Key(), SCN: sum.SCN, Data: body, Index: idx}, prevSCN)
 }
