@@ -26,7 +26,10 @@ import (
 	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/hl7v3"
 	"github.com/openeps/openeps/internal/ids"
+	"github.com/openeps/openeps/internal/pki"
 	"github.com/openeps/openeps/internal/prescribe"
+	"github.com/openeps/openeps/internal/rx"
+	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/spine"
 	"github.com/openeps/openeps/internal/store/sqlite"
 )
@@ -71,7 +74,23 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	tick := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(7 * time.Minute); return now }
-	svc, err := spine.New(spine.Config{Store: st, Now: clock})
+	// A test CA and a smartcard-style certificate for the prescriber: the
+	// prescriptions are signed as a GP's smartcard signs them, the service
+	// checks each signature on receipt and the pharmacy before dispensing.
+	caDir := filepath.Join(dir, "ca")
+	if _, err := pki.Init(caDir, pki.InitOptions{Now: now.AddDate(0, -1, 0), CRLDays: 365}); err != nil {
+		return fmt.Errorf("test CA: %w", err)
+	}
+	card, err := pki.Issue(caDir, "Dr Anna Smith", pki.RolePrescriber, pki.IssueOptions{Now: now.AddDate(0, -1, 0)})
+	if err != nil {
+		return fmt.Errorf("smartcard: %w", err)
+	}
+	trust, err := signature.LoadTrustDir(caDir)
+	if err != nil {
+		return err
+	}
+	svc, err := spine.New(spine.Config{Store: st, Now: clock, VerifySignatures: true,
+		Trust: func() *signature.TrustStore { return trust }})
 	if err != nil {
 		return err
 	}
@@ -87,10 +106,11 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 
 	d.step("Started the Spine-side EPS service on %s", base)
 	d.say("store: SQLite (WAL) at %s; clock %s", dbPath, clock().Format(time.RFC3339))
+	d.say("test CA at %s; smartcard certificate %q", caDir, card.Cert.Subject.CommonName)
 
 	// 1. The GP prescribes, nominating the patient's pharmacy.
 	p := prescribe.Example(clock(), pharmacyODS)
-	payload, err := prescribe.Build(&p)
+	payload, err := signed(&p, card)
 	if err != nil {
 		return err
 	}
@@ -100,7 +120,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	for i, it := range p.Items {
 		d.say("  %d. %s × %s %s — %s", i+1, it.Description, it.Quantity, it.UnitDisplay, it.Dosage)
 	}
-	d.say("nominated pharmacy %s; prescription ID %s", pharmacyODS, p.ShortID)
+	d.say("nominated pharmacy %s; prescription ID %s; signed with the smartcard (RSA-SHA256)", pharmacyODS, p.ShortID)
 	first, err := d.send(ctx, prescriberParty, payload)
 	if err != nil {
 		return err
@@ -152,7 +172,15 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 		return fmt.Errorf("nominated release: got %d prescriptions, want %s", len(released), p.ShortID)
 	}
 	r := released[0]
-	d.say("released: %s with %d items, as the prescriber signed it", r.PrescriptionID, len(r.Items))
+	checks, err := signature.VerifyAll(rel.hl7, trust, signature.VerifyOptions{Now: clock()})
+	if err != nil {
+		return err
+	}
+	d.say("released: %s with %d items, as the prescriber signed it; the pharmacy checks the signature: %s",
+		r.PrescriptionID, len(r.Items), checks[0])
+	if !checks[0].Valid() {
+		return fmt.Errorf("the released prescription's signature: %s", checks[0])
+	}
 	if err := d.show(ctx, p.ShortID); err != nil {
 		return err
 	}
@@ -195,7 +223,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	// 6. A second prescription, cancelled by the GP before anyone dispenses it.
 	q := prescribe.Example(tick(), pharmacyODS)
 	q.Items = q.Items[:1]
-	payload, err = prescribe.Build(&q)
+	payload, err = signed(&q, card)
 	if err != nil {
 		return err
 	}
@@ -222,7 +250,70 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 		return err
 	}
 
-	// 7. The pharmacy asks again: nothing left for it.
+	// 7. A prescription changed after it was signed: the Spine stores it (and
+	// notes the bad signature), the pharmacy refuses to dispense it and
+	// returns it with reason 0005 "Invalid digital signature" (hl7v3.md §7.5).
+	x := prescribe.Example(tick(), pharmacyODS)
+	x.Items = x.Items[1:2]
+	payload, err = signed(&x, card)
+	if err != nil {
+		return err
+	}
+	payload = bytes.Replace(payload, []byte(`value="`+x.Items[0].Quantity+`"`), []byte(`value="320"`), 2)
+	d.step("A third prescription (%s) is altered after signing: %s × 32 becomes × 320", x.ShortID, x.Items[0].Description)
+	res, err = d.send(ctx, prescriberParty, payload)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("altered prescription: %w", err)
+	}
+	if v, err := d.record(ctx, x.ShortID); err == nil {
+		for _, h := range v.Dispensing {
+			if h.Kind == rx.HistSignature {
+				d.say("the Spine stores it, as the real Spine does, and notes: %s", h.Detail)
+			}
+		}
+	}
+	req, err = dispense.NominatedRelease(pharmacy, tick())
+	if err != nil {
+		return err
+	}
+	d.say("the pharmacy downloads it:")
+	rel, err = d.send(ctx, pharmacyParty, req)
+	if err != nil {
+		return err
+	}
+	released, err = dispense.ReadRelease(rel.hl7)
+	if err != nil || len(released) != 1 {
+		return fmt.Errorf("third release: %d prescriptions, %v", len(released), err)
+	}
+	checks, err = signature.VerifyAll(rel.hl7, trust, signature.VerifyOptions{Now: clock()})
+	if err != nil {
+		return err
+	}
+	d.say("the pharmacy checks the signature: %s", checks[0])
+	if checks[0].Valid() {
+		return errors.New("an altered prescription passed the signature check")
+	}
+	ret, err := dispense.Return(pharmacy, released[0], signature.ReturnReasonInvalidSignature.Value, tick())
+	if err != nil {
+		return err
+	}
+	d.say("and returns it: reason %s %s", signature.ReturnReasonInvalidSignature.Value, signature.ReturnReasonInvalidSignature.Display)
+	res, err = d.send(ctx, pharmacyParty, ret)
+	if err != nil {
+		return err
+	}
+	if err := res.want(hl7v3.AckAccepted, ""); err != nil {
+		return fmt.Errorf("return: %w", err)
+	}
+	if err := d.show(ctx, x.ShortID); err != nil {
+		return err
+	}
+	d.say("(back to the Spine, nomination cleared, for the prescriber to put right)")
+
+	// 8. The pharmacy asks again: nothing left for it.
 	d.step("The pharmacy asks for its nominated prescriptions again")
 	req, err = dispense.NominatedRelease(pharmacy, tick())
 	if err != nil {
@@ -235,9 +326,9 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	if err := res.want(hl7v3.AckAccepted, epserr.RejectNoMoreNominated.Value); err != nil {
 		return fmt.Errorf("second nominated release: %w", err)
 	}
-	d.say("(the cancelled prescription is never released)")
+	d.say("(the cancelled prescription is never released; the returned one is nominated to nobody now)")
 
-	d.step("Done: prescribe → nominated release → dispense → claim, and a cancellation, all over ebXML.")
+	d.step("Done: prescribe → nominated release → dispense → claim, a cancellation and a bad signature, all over ebXML.")
 	d.say("Run `eps serve` to keep a service running, `eps inspect FILE` to read a message.")
 	return nil
 }
@@ -362,6 +453,15 @@ func (d *demo) record(ctx context.Context, id string) (spine.PrescriptionView, e
 		return v, fmt.Errorf("GET /api/prescriptions/%s: HTTP %d", id, resp.StatusCode)
 	}
 	return v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+// signed builds a prescription and signs it with the smartcard.
+func signed(p *prescribe.Prescription, card *pki.Issued) ([]byte, error) {
+	raw, err := prescribe.Build(p)
+	if err != nil {
+		return nil, err
+	}
+	return signature.Sign(raw, card.Key, card.Cert, signature.SHA256)
 }
 
 // answerOf reads any answer the Spine sends: its interaction, its
