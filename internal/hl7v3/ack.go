@@ -1,7 +1,6 @@
 package hl7v3
 
 import (
-	"reflect"
 	"time"
 
 	"github.com/openeps/openeps/internal/epserr"
@@ -23,26 +22,16 @@ type Wrapper struct {
 
 // fillWrapper sets the fields every interaction's wrapper shares on body, a
 // pointer to a generated <interaction>_Message.
-func fillWrapper(body any, interaction string, w Wrapper) {
-	v := reflect.ValueOf(body).Elem()
-	v.FieldByName("ID").Set(reflect.ValueOf(II{Root: w.MessageID}))
-	v.FieldByName("CreationTime").Set(reflect.ValueOf(TS{Value: w.Created.UTC().Format(TimeFormat)}))
-	v.FieldByName("VersionCode").Set(reflect.ValueOf(CD{Code: VersionCode}))
-	v.FieldByName("InteractionID").Set(reflect.ValueOf(II{Root: RootInteraction, Extension: interaction}))
-	v.FieldByName("ProcessingCode").Set(reflect.ValueOf(CD{Code: "P"}))
-	v.FieldByName("ProcessingModeCode").Set(reflect.ValueOf(CD{Code: "T"}))
-	v.FieldByName("AcceptAckCode").Set(reflect.ValueOf(CD{Code: "NE"}))
-	device := func(f reflect.Value, typeCode, asid string) {
-		f.FieldByName("TypeCode").SetString(typeCode)
-		d := f.FieldByName("Device")
-		d.FieldByName("ClassCode").SetString("DEV")
-		d.FieldByName("DeterminerCode").SetString("INSTANCE")
-		d.FieldByName("ID").Set(reflect.ValueOf([]II{{Root: RootASID, Extension: asid}}))
-	}
-	rcv := v.FieldByName("CommunicationFunctionRcv")
-	rcv.Set(reflect.MakeSlice(rcv.Type(), 1, 1))
-	device(rcv.Index(0), "RCV", w.ReceiverASID)
-	device(v.FieldByName("CommunicationFunctionSnd"), "SND", w.SenderASID)
+func fillWrapper(body message, interaction string, w Wrapper) {
+	f := body.wrapper()
+	*f.id = II{Root: w.MessageID}
+	*f.creationTime = TS{Value: w.Created.UTC().Format(TimeFormat)}
+	*f.versionCode = CD{Code: VersionCode}
+	*f.interactionID = II{Root: RootInteraction, Extension: interaction}
+	*f.processingCode = CD{Code: "P"}
+	*f.processingModeCode = CD{Code: "T"}
+	*f.acceptAckCode = CD{Code: "NE"}
+	body.setDevices(w.ReceiverASID, w.SenderASID)
 }
 
 // systemAuthor is the ControlActEvent/author1 the Spine puts on its answers.

@@ -2,11 +2,10 @@ package hl7v3
 
 import (
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/xmlt"
 )
 
@@ -23,128 +22,35 @@ const NS = "urn:hl7-org:v3"
 //	hl7:",any"          elements from other namespaces, kept as raw XML
 //	hl7:",extra"        anything the schema does not allow, kept (see Extra)
 //
-// Children are matched by name in any order (real messages are not always in
-// schema order) and written back in the struct's order, which is the schema's.
+// mimgen turns the tags into the methods of codec_gen.go (one set per type,
+// the node interface below), so reading and writing a message is a tree of
+// direct calls: no reflection and no lookups by name beyond one switch per
+// element. Children are matched by name in any order (real messages are not
+// always in schema order) and written back in the struct's order, which is
+// the schema's.
+//
+//go:generate go run ./internal/mimgen -mim ../../../shared/fixtures/hl7v3/mim -o mim_gen.go -codec codec_gen.go -datatypes datatypes.go
 
-type fieldKind uint8
-
-const (
-	kElem fieldKind = iota
-	kAttr
-	kText
-	kParts
-	kAny
-	kExtra
-)
-
-type fieldInfo struct {
-	name  string
-	kind  fieldKind
-	index int
-	req   bool
-	slice bool
-	ptr   bool
-	typ   reflect.Type // element struct type for kElem
-	pl    *plan        // resolved plan for kElem
-}
-
-type plan struct {
-	typ    reflect.Type
-	name   string // Go type name, for messages
-	attrs  []fieldInfo
-	elems  []fieldInfo
-	byName map[string]int // element name → index in elems
-	text   int            // field index or -1
-	parts  int
-	anyX   int
-	extra  int
-}
-
-var plans sync.Map // reflect.Type → *plan
-
-var (
-	partsType = reflect.TypeOf([]Part(nil))
-	rawType   = reflect.TypeOf([]RawXML(nil))
-	extraType = reflect.TypeOf((*Extra)(nil))
-)
-
-func planFor(t reflect.Type) *plan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*plan)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return buildPlan(t, map[reflect.Type]*plan{})
-}
-
-var mu sync.Mutex
-
-func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*plan)
-	}
-	if p, ok := building[t]; ok {
-		return p
-	}
-	p := &plan{typ: t, name: t.Name(), byName: map[string]int{}, text: -1, parts: -1, anyX: -1, extra: -1}
-	building[t] = p
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		tag, ok := sf.Tag.Lookup("hl7")
-		if !ok {
-			continue
-		}
-		opts := strings.Split(tag, ",")
-		fi := fieldInfo{name: opts[0], index: i}
-		for _, o := range opts[1:] {
-			switch o {
-			case "attr":
-				fi.kind = kAttr
-			case "req":
-				fi.req = true
-			case "text":
-				fi.kind = kText
-			case "parts":
-				fi.kind = kParts
-			case "any":
-				fi.kind = kAny
-			case "extra":
-				fi.kind = kExtra
-			default:
-				panic(fmt.Sprintf("hl7v3: %s.%s: unknown tag option %q", t.Name(), sf.Name, o))
-			}
-		}
-		switch fi.kind {
-		case kAttr:
-			p.attrs = append(p.attrs, fi)
-		case kText:
-			p.text = i
-		case kParts:
-			p.parts = i
-		case kAny:
-			p.anyX = i
-		case kExtra:
-			p.extra = i
-		case kElem:
-			ft := sf.Type
-			switch ft.Kind() {
-			case reflect.Slice:
-				fi.slice = true
-				ft = ft.Elem()
-			case reflect.Pointer:
-				fi.ptr = true
-				ft = ft.Elem()
-			}
-			fi.typ = ft
-			p.byName[fi.name] = len(p.elems)
-			p.elems = append(p.elems, fi)
-		}
-	}
-	for i := range p.elems {
-		p.elems[i].pl = buildPlan(p.elems[i].typ, building)
-	}
-	plans.Store(t, p)
-	return p
+// node is what every generated type and datatype implements (codec_gen.go).
+type node interface {
+	// decodeAttr sets the attribute name (no namespace), reporting whether
+	// the type has it.
+	decodeAttr(name, value string) bool
+	// decodeChild reads the child element whose start tag was just read. It
+	// returns the element's bit (its field position) in the mask of elements
+	// seen, or 0 if the type has no element of that name. seen is the mask
+	// so far (an element that may appear once and is seen again is kept in
+	// Extra and reported).
+	decodeChild(c *decoder, name string, seen uint64) (uint64, error)
+	// check records a problem for each required attribute or element missing.
+	check(c *decoder, seen uint64)
+	// content returns the text, name/address parts and foreign XML the type
+	// can hold (nil where it has none).
+	content() (text *string, parts *[]Part, raw *[]RawXML)
+	extra() **Extra
+	encodeAttrs(e *encoder)
+	hasChildren() bool
+	encodeChildren(e *encoder, depth int, indent bool)
 }
 
 // DecodeError says which element broke which rule.
@@ -163,6 +69,9 @@ type Problem struct {
 	Path    string
 	Msg     string
 	Warning bool
+	// Code is the code the Spine answers this problem with, when the rule
+	// has its own (zero: the interaction's "unable to process").
+	Code epserr.Code
 }
 
 func (p Problem) String() string { return p.Path + ": " + p.Msg }
@@ -172,73 +81,109 @@ type decoder struct {
 	ns       string // the namespace read as HL7: NS, or "" for bare payload documents
 	path     []string
 	problems []Problem
+	spent    uintptr // bytes of values allocated so far (see MaxDecodedBytes)
 }
 
+// MaxDecodedBytes bounds the memory the values of one document may take.
+// Small elements can stand for large values (an empty <pertinentInformation2/>
+// is a 2.4 KB line item), so the document size alone does not bound it; a
+// release response of 25 prescriptions takes about 1 MB.
+const MaxDecodedBytes = 32 << 20
+
+// spend accounts for a value about to be allocated, refusing a document
+// whose values would pass MaxDecodedBytes.
+func (c *decoder) spend(n uintptr) error {
+	c.spent += n
+	if c.spent > MaxDecodedBytes {
+		return c.errf("the message's values would take more than %d bytes", MaxDecodedBytes)
+	}
+	return nil
+}
+
+func (c *decoder) pathString() string { return "/" + strings.Join(c.path, "/") }
+
 func (c *decoder) errf(format string, args ...any) error {
-	return &DecodeError{Path: "/" + strings.Join(c.path, "/"), Msg: fmt.Sprintf(format, args...)}
+	return &DecodeError{Path: c.pathString(), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (c *decoder) problem(warning bool, format string, args ...any) {
-	c.problems = append(c.problems, Problem{Path: "/" + strings.Join(c.path, "/"), Msg: fmt.Sprintf(format, args...), Warning: warning})
+	c.problems = append(c.problems, Problem{Path: c.pathString(), Msg: fmt.Sprintf(format, args...), Warning: warning})
 }
 
-// decodeElement fills v (a struct) from the element whose start tag was just read.
-func (c *decoder) decodeElement(v reflect.Value, p *plan) error {
+// missing records a required attribute or element that is not there; what
+// is "attribute x" or "element x".
+func (c *decoder) missing(what string) { c.problem(false, "%s is required", what) }
+
+// missingChoice records a required choice none of whose elements is there,
+// as a warning: NHS's own translator sends a cancellation's responsible
+// party as an organisation with no person (the fixtures'
+// responsible-party-org example), and the Spine takes it.
+func (c *decoder) missingChoice(alternatives string) {
+	c.problem(true, "one of element %s is required by the schema", alternatives)
+}
+
+// child reads the element whose start tag was just read into v.
+func (c *decoder) child(v node) error {
+	c.path = append(c.path, c.d.Name.Local)
+	err := c.element(v)
+	c.path = c.path[:len(c.path)-1]
+	return err
+}
+
+// repeated keeps a second occurrence of an element that may appear once, in
+// Extra, and records that the message is not valid.
+func (c *decoder) repeated(x **Extra) error {
+	name := c.d.Name.Local
+	c.problem(false, "element %s appears more than once", name)
+	raw, err := c.captureRaw()
+	if err != nil {
+		return err
+	}
+	ensureExtra(x).Elems = append((*x).Elems, ExtraElem{After: name, XML: raw})
+	return nil
+}
+
+// appendPart adds a name or address part, making room for the usual
+// handful at once.
+func appendPart(parts *[]Part, p Part) {
+	if *parts == nil {
+		*parts = make([]Part, 0, 4)
+	}
+	*parts = append(*parts, p)
+}
+
+func ensureExtra(x **Extra) *Extra {
+	if *x == nil {
+		*x = &Extra{}
+	}
+	return *x
+}
+
+// element fills v from the element whose start tag was just read.
+func (c *decoder) element(v node) error {
 	d := c.d
-	for _, a := range d.Attrs {
+	for i := range d.Attrs {
+		a := &d.Attrs[i]
 		if a.Name.Space == xmlt.XMLNS {
 			continue
 		}
-		matched := false
-		if a.Name.Space == "" {
-			for _, fi := range p.attrs {
-				if fi.name == a.Name.Local {
-					v.Field(fi.index).SetString(a.Value)
-					matched = true
-					break
-				}
-			}
+		if a.Name.Space == "" && v.decodeAttr(a.Name.Local, a.Value) {
+			continue
 		}
-		if !matched {
-			if p.extra < 0 {
-				return c.errf("unexpected attribute %s", a.Name.Local)
-			}
-			x := extraOf(v, p)
-			x.Attrs = append(x.Attrs, ExtraAttr{Space: a.Name.Space, Name: a.Name.Local, Value: a.Value})
-			c.problem(true, "attribute %s is not in the schema", a.Name.Local)
-		}
+		x := ensureExtra(v.extra())
+		x.Attrs = append(x.Attrs, ExtraAttr{Space: a.Name.Space, Name: a.Name.Local, Value: a.Value})
+		c.problem(true, "attribute %s is not in the schema", a.Name.Local)
 	}
-	for _, fi := range p.attrs {
-		if fi.req && v.Field(fi.index).String() == "" {
-			c.problem(false, "attribute %s is required", fi.name)
-		}
-	}
+	text, parts, raw := v.content()
+	// Layout white space matters only where the type keeps text.
+	skip := text == nil
 	var seen uint64
-	var seenMore map[int]bool // for plans with more than 64 elements
-	markSeen := func(i int) bool {
-		if i < 64 {
-			was := seen&(1<<uint(i)) != 0
-			seen |= 1 << uint(i)
-			return was
-		}
-		if seenMore == nil {
-			seenMore = map[int]bool{}
-		}
-		was := seenMore[i]
-		seenMore[i] = true
-		return was
-	}
-	isSeen := func(i int) bool {
-		if i < 64 {
-			return seen&(1<<uint(i)) != 0
-		}
-		return seenMore[i]
-	}
-	var text strings.Builder
-	hasText := false
+	var txt string
+	ntext := 0
 	children := false
 	last := ""
 	for {
+		d.SkipSpace = skip
 		k, err := d.Next()
 		if err != nil {
 			return c.errf("%v", err)
@@ -246,121 +191,69 @@ func (c *decoder) decodeElement(v reflect.Value, p *plan) error {
 		switch k {
 		case xmlt.EndElement:
 			// White space between child elements is layout, not text.
-			if p.text >= 0 && hasText && !(children && xmlt.IsSpace(text.String())) {
-				v.Field(p.text).SetString(text.String())
+			if text != nil && ntext > 0 && !(children && xmlt.IsSpace(txt)) {
+				*text = txt
 			}
-			for i, fi := range p.elems {
-				if fi.req && !isSeen(i) {
-					c.problem(false, "element %s is required", fi.name)
-				}
-			}
+			v.check(c, seen)
 			return nil
 		case xmlt.Text:
 			switch {
-			case p.text >= 0:
-				text.WriteString(d.Text)
-				hasText = true
-			case p.parts >= 0:
+			case text != nil:
+				if ntext == 0 {
+					txt = d.Text
+				} else {
+					txt += d.Text
+				}
+				ntext++
+			case parts != nil:
 				if !xmlt.IsSpace(d.Text) {
-					appendPart(v.Field(p.parts), Part{Text: d.Text})
+					appendPart(parts, Part{Text: d.Text})
 				}
 			case !xmlt.IsSpace(d.Text):
-				if p.extra < 0 {
-					return c.errf("unexpected text %.40q", d.Text)
-				}
-				x := extraOf(v, p)
+				x := ensureExtra(v.extra())
 				x.Text += d.Text
 				c.problem(false, "unexpected text %.40q", d.Text)
 			}
 		case xmlt.StartElement:
 			children = true
-			name := d.Name
-			if name.Space == c.ns {
-				if i, ok := p.byName[name.Local]; ok {
-					fi := &p.elems[i]
-					if markSeen(i) && !fi.slice {
-						// Kept, in Extra, but the message is not valid.
-						c.problem(false, "element %s appears more than once", name.Local)
-						raw, err := c.captureRaw()
-						if err != nil {
-							return err
-						}
-						x := extraOf(v, p)
-						x.Elems = append(x.Elems, ExtraElem{After: name.Local, XML: raw})
-						continue
-					}
-					c.path = append(c.path, name.Local)
-					if err := c.decodeField(v.Field(fi.index), fi); err != nil {
-						return err
-					}
-					c.path = c.path[:len(c.path)-1]
-					last = name.Local
+			local := d.Name.Local
+			if d.Name.Space == c.ns {
+				bit, err := v.decodeChild(c, local, seen)
+				if err != nil {
+					return err
+				}
+				if bit != 0 {
+					seen |= bit
+					last = local
 					continue
 				}
-				if p.parts >= 0 {
+				if parts != nil {
 					part, err := c.decodePart()
 					if err != nil {
 						return err
 					}
-					appendPart(v.Field(p.parts), part)
+					appendPart(parts, part)
 					continue
 				}
 			}
-			if p.anyX >= 0 {
-				raw, err := c.captureRaw()
+			if raw != nil {
+				x, err := c.captureRaw()
 				if err != nil {
 					return err
 				}
-				f := v.Field(p.anyX)
-				f.Set(reflect.Append(f, reflect.ValueOf(raw)))
+				*raw = append(*raw, x)
 				continue
 			}
-			if p.extra < 0 {
-				return c.errf("unexpected element %s", name.Local)
-			}
-			c.path = append(c.path, name.Local)
+			c.path = append(c.path, local)
 			c.problem(true, "element is not in the schema here")
 			c.path = c.path[:len(c.path)-1]
-			raw, err := c.captureRaw()
+			x, err := c.captureRaw()
 			if err != nil {
 				return err
 			}
-			x := extraOf(v, p)
-			x.Elems = append(x.Elems, ExtraElem{After: last, XML: raw})
+			xe := ensureExtra(v.extra())
+			xe.Elems = append(xe.Elems, ExtraElem{After: last, XML: x})
 		}
-	}
-}
-
-func extraOf(v reflect.Value, p *plan) *Extra {
-	f := v.Field(p.extra)
-	if f.IsNil() {
-		f.Set(reflect.ValueOf(&Extra{}))
-	}
-	return f.Interface().(*Extra)
-}
-
-func appendPart(f reflect.Value, part Part) {
-	ps := f.Addr().Interface().(*[]Part)
-	*ps = append(*ps, part)
-}
-
-func (c *decoder) decodeField(f reflect.Value, fi *fieldInfo) error {
-	switch {
-	case fi.slice:
-		n := f.Len()
-		if n == f.Cap() {
-			nf := reflect.MakeSlice(f.Type(), n, 2*n+1)
-			reflect.Copy(nf, f)
-			f.Set(nf)
-		}
-		f.SetLen(n + 1)
-		return c.decodeElement(f.Index(n), fi.pl)
-	case fi.ptr:
-		nv := reflect.New(fi.typ)
-		f.Set(nv)
-		return c.decodeElement(nv.Elem(), fi.pl)
-	default:
-		return c.decodeElement(f, fi.pl)
 	}
 }
 
@@ -379,7 +272,8 @@ func (c *decoder) decodePart() (Part, error) {
 			return part, c.errf("unexpected attribute %s on <%s>", a.Name.Local, part.Name)
 		}
 	}
-	var text strings.Builder
+	n := 0
+	d.SkipSpace = false
 	for {
 		k, err := d.Next()
 		if err != nil {
@@ -387,9 +281,13 @@ func (c *decoder) decodePart() (Part, error) {
 		}
 		switch k {
 		case xmlt.Text:
-			text.WriteString(d.Text)
+			if n == 0 {
+				part.Text = d.Text
+			} else {
+				part.Text += d.Text
+			}
+			n++
 		case xmlt.EndElement:
-			part.Text = text.String()
 			return part, nil
 		case xmlt.StartElement:
 			return part, c.errf("unexpected element %s inside <%s>", d.Name.Local, part.Name)
@@ -402,10 +300,10 @@ func (c *decoder) decodePart() (Part, error) {
 func (c *decoder) captureRaw() (RawXML, error) {
 	d := c.d
 	start := d.TokenStart
-	scope := d.InScope()
 	base := d.Depth()
-	// Prefixes used inside the subtree and declared inside it, by depth.
-	declared := map[string]int{}
+	// Prefixes used inside the subtree, and the depth at which the subtree
+	// itself declares each.
+	var declared map[string]int
 	needed := map[string]bool{}
 	note := func(prefix string, depth int) {
 		if dd, ok := declared[prefix]; ok && dd <= depth {
@@ -413,6 +311,7 @@ func (c *decoder) captureRaw() (RawXML, error) {
 		}
 		needed[prefix] = true
 	}
+	scope := d.InScope()
 	visit := func() {
 		depth := d.Depth()
 		for _, a := range d.Attrs {
@@ -420,6 +319,9 @@ func (c *decoder) captureRaw() (RawXML, error) {
 				pfx := a.Name.Local
 				if a.Name.Prefix == "" {
 					pfx = ""
+				}
+				if declared == nil {
+					declared = map[string]int{}
 				}
 				if _, ok := declared[pfx]; !ok {
 					declared[pfx] = depth
@@ -434,6 +336,11 @@ func (c *decoder) captureRaw() (RawXML, error) {
 		}
 	}
 	visit()
+	// What the root element inherits is what is in scope minus its own
+	// declarations.
+	for pfx := range declared {
+		delete(scope, pfx)
+	}
 	end := 0
 	for {
 		k, err := d.Next()
@@ -454,7 +361,10 @@ func (c *decoder) captureRaw() (RawXML, error) {
 		if pfx == "xml" {
 			continue
 		}
-		uri := scope[pfx]
+		uri, ok := scope[pfx]
+		if !ok {
+			continue // declared inside the subtree
+		}
 		if pfx == "" {
 			if uri == "" {
 				continue
@@ -476,7 +386,7 @@ func (c *decoder) captureRaw() (RawXML, error) {
 	return RawXML(raw[:i] + strings.Join(decls, "") + raw[i:]), nil
 }
 
-// encoder writes a struct as XML, indented by two spaces per level except
+// encoder writes values as XML, indented by two spaces per level except
 // inside mixed content.
 type encoder struct {
 	b []byte
@@ -489,27 +399,64 @@ func (e *encoder) indent(depth int) {
 	}
 }
 
-func (e *encoder) encodeElement(name string, v reflect.Value, p *plan, depth int, rootNS bool) {
+// attr writes an attribute unless its value is empty (absent).
+func (e *encoder) attr(name, value string) {
+	if value == "" {
+		return
+	}
+	e.b = append(e.b, ' ')
+	e.b = append(e.b, name...)
+	e.b = append(e.b, '=', '"')
+	e.b = xmlt.AppendEscapedAttr(e.b, value)
+	e.b = append(e.b, '"')
+}
+
+// child writes a child element of the element at depth.
+func (e *encoder) child(name string, v node, depth int, indent bool) {
+	if indent {
+		e.indent(depth + 1)
+	}
+	e.element(name, v, depth+1, false)
+}
+
+func (e *encoder) raw(x RawXML, depth int, indent bool) {
+	if indent {
+		e.indent(depth + 1)
+	}
+	e.b = append(e.b, x...)
+}
+
+// extrasAfter writes back the unknown elements that followed the child named
+// after ("" = before the first).
+func (e *encoder) extrasAfter(x *Extra, after string, depth int, indent bool) {
+	if x == nil {
+		return
+	}
+	for _, el := range x.Elems {
+		if el.After == after {
+			e.raw(el.XML, depth, indent)
+		}
+	}
+}
+
+// extrasOrphaned writes the extras anchored to an element name the type does
+// not have (only a hand-built Extra can hold those).
+func (e *encoder) extrasOrphaned(x *Extra, depth int, indent bool, known func(string) bool) {
+	for _, el := range x.Elems {
+		if el.After != "" && !known(el.After) {
+			e.raw(el.XML, depth, indent)
+		}
+	}
+}
+
+func (e *encoder) element(name string, v node, depth int, rootNS bool) {
 	e.b = append(e.b, '<')
 	e.b = append(e.b, name...)
 	if rootNS {
 		e.b = append(e.b, ` xmlns="`+NS+`"`...)
 	}
-	for _, fi := range p.attrs {
-		s := v.Field(fi.index).String()
-		if s == "" {
-			continue
-		}
-		e.b = append(e.b, ' ')
-		e.b = append(e.b, fi.name...)
-		e.b = append(e.b, '=', '"')
-		e.b = xmlt.AppendEscapedAttr(e.b, s)
-		e.b = append(e.b, '"')
-	}
-	var x *Extra
-	if p.extra >= 0 {
-		x, _ = v.Field(p.extra).Interface().(*Extra)
-	}
+	v.encodeAttrs(e)
+	x := *v.extra()
 	if x != nil {
 		for i, a := range x.Attrs {
 			e.b = append(e.b, ' ')
@@ -525,9 +472,10 @@ func (e *encoder) encodeElement(name string, v reflect.Value, p *plan, depth int
 			e.b = append(e.b, '"')
 		}
 	}
-	mixed := (p.text >= 0 && v.Field(p.text).String() != "") || (p.parts >= 0 && v.Field(p.parts).Len() > 0) ||
-		(x != nil && x.Text != "")
-	if !mixed && !hasElementContent(v, p, x) {
+	text, parts, raw := v.content()
+	mixed := (text != nil && *text != "") || (parts != nil && len(*parts) > 0) || (x != nil && x.Text != "")
+	hasRaw := raw != nil && len(*raw) > 0
+	if !mixed && !hasRaw && !(x != nil && len(x.Elems) > 0) && !v.hasChildren() {
 		e.b = append(e.b, '/', '>')
 		return
 	}
@@ -535,27 +483,19 @@ func (e *encoder) encodeElement(name string, v reflect.Value, p *plan, depth int
 	if x != nil && x.Text != "" {
 		e.b = xmlt.AppendEscapedText(e.b, x.Text)
 	}
-	if p.text >= 0 {
-		e.b = xmlt.AppendEscapedText(e.b, v.Field(p.text).String())
+	if text != nil {
+		e.b = xmlt.AppendEscapedText(e.b, *text)
 	}
-	if p.parts >= 0 {
-		for _, part := range v.Field(p.parts).Interface().([]Part) {
+	if parts != nil {
+		for _, part := range *parts {
 			if part.Name == "" {
 				e.b = xmlt.AppendEscapedText(e.b, part.Text)
 				continue
 			}
 			e.b = append(e.b, '<')
 			e.b = append(e.b, part.Name...)
-			if part.Qualifier != "" {
-				e.b = append(e.b, ` qualifier="`...)
-				e.b = xmlt.AppendEscapedAttr(e.b, part.Qualifier)
-				e.b = append(e.b, '"')
-			}
-			if part.PartType != "" {
-				e.b = append(e.b, ` partType="`...)
-				e.b = xmlt.AppendEscapedAttr(e.b, part.PartType)
-				e.b = append(e.b, '"')
-			}
+			e.attr("qualifier", part.Qualifier)
+			e.attr("partType", part.PartType)
 			e.b = append(e.b, '>')
 			e.b = xmlt.AppendEscapedText(e.b, part.Text)
 			e.b = append(e.b, "</"...)
@@ -563,53 +503,10 @@ func (e *encoder) encodeElement(name string, v reflect.Value, p *plan, depth int
 			e.b = append(e.b, '>')
 		}
 	}
-	child := func(write func()) {
-		if !mixed {
-			e.indent(depth + 1)
-		}
-		write()
-	}
-	extrasAfter := func(after string) {
-		if x == nil {
-			return
-		}
-		for _, el := range x.Elems {
-			if el.After == after {
-				child(func() { e.b = append(e.b, el.XML...) })
-			}
-		}
-	}
-	extrasAfter("")
-	for _, fi := range p.elems {
-		f := v.Field(fi.index)
-		switch {
-		case fi.slice:
-			for j := 0; j < f.Len(); j++ {
-				child(func() { e.encodeElement(fi.name, f.Index(j), fi.pl, depth+1, false) })
-			}
-		case fi.ptr:
-			if !f.IsNil() {
-				child(func() { e.encodeElement(fi.name, f.Elem(), fi.pl, depth+1, false) })
-			}
-		default:
-			// Required: always written, even empty (<value/> is a value).
-			child(func() { e.encodeElement(fi.name, f, fi.pl, depth+1, false) })
-		}
-		extrasAfter(fi.name)
-	}
-	if p.anyX >= 0 {
-		for _, raw := range v.Field(p.anyX).Interface().([]RawXML) {
-			child(func() { e.b = append(e.b, raw...) })
-		}
-	}
-	if x != nil {
-		// Extras anchored to an element name this type does not have.
-		for _, el := range x.Elems {
-			if el.After != "" {
-				if _, ok := p.byName[el.After]; !ok {
-					child(func() { e.b = append(e.b, el.XML...) })
-				}
-			}
+	v.encodeChildren(e, depth, !mixed)
+	if hasRaw {
+		for _, r := range *raw {
+			e.raw(r, depth, !mixed)
 		}
 	}
 	if !mixed {
@@ -620,27 +517,9 @@ func (e *encoder) encodeElement(name string, v reflect.Value, p *plan, depth int
 	e.b = append(e.b, '>')
 }
 
-func hasElementContent(v reflect.Value, p *plan, x *Extra) bool {
-	if x != nil && len(x.Elems) > 0 {
-		return true
-	}
-	if p.anyX >= 0 && v.Field(p.anyX).Len() > 0 {
-		return true
-	}
-	for _, fi := range p.elems {
-		f := v.Field(fi.index)
-		switch {
-		case fi.slice:
-			if f.Len() > 0 {
-				return true
-			}
-		case fi.ptr:
-			if !f.IsNil() {
-				return true
-			}
-		default:
-			return true
-		}
-	}
-	return false
+// isElement reports whether raw XML's root element is local in namespace ns.
+func isElement(raw, local, ns string) bool {
+	d := xmlt.NewDecoderString(raw, xmlt.Limits{MaxBytes: len(raw) + 1})
+	k, err := d.Next()
+	return err == nil && k == xmlt.StartElement && d.Name.Local == local && d.Name.Space == ns
 }

@@ -3,8 +3,6 @@ package hl7v3
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"strings"
 
 	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/xmlt"
@@ -95,17 +93,21 @@ type Message struct {
 var ErrUnknownInteraction = errors.New("not an EPS interaction")
 
 // Decode reads a whole HL7 V3 interaction and checks its structure against
-// the schema (required elements, single elements not repeated, no stray
-// text). Errors are *epserr.Error: kind Invalid with code 5000 (16.34) and a
-// text naming the element and the rule, or kind Unsupported (wrapping
-// ErrUnknownInteraction) for a root element that is not one of the 17 EPS
-// interactions or the acknowledgement.
+// the schema (required elements and attributes, single elements not
+// repeated, no stray text). Validate applies the Spine's further checks.
+//
+// Errors are *epserr.Error of kind Invalid whose Detail names the element
+// (its path) and the rule broken, and whose Code is what the Spine answers
+// with: "unable to process" in the interaction's code system (17.19/5000
+// for a cancellation request, 16.34/5000 for the rest; see UnableToProcess).
+// A root element that is not one of the 17 EPS interactions or the
+// acknowledgement gives kind Unsupported, wrapping ErrUnknownInteraction.
 func Decode(b []byte) (*Message, error) {
 	m, problems, err := DecodeLenient(b)
 	if err != nil {
 		return nil, err
 	}
-	if err := firstError(problems); err != nil {
+	if err := firstError(problems, m.Interaction); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -119,7 +121,7 @@ func DecodeLenient(b []byte) (*Message, []Problem, error) {
 	d := xmlt.NewDecoder(b, Limits)
 	k, err := d.Next()
 	if err != nil {
-		return nil, nil, invalid(err)
+		return nil, nil, invalid(err, "")
 	}
 	if k != xmlt.StartElement {
 		return nil, nil, epserr.Invalid("no root element")
@@ -137,7 +139,7 @@ func DecodeLenient(b []byte) (*Message, []Problem, error) {
 		return nil, nil, e
 	}
 	body := mk()
-	problems, err := decodeInto(d, NS, root, body)
+	problems, err := decodeInto(d, d.Name.Space, root, body.(node), in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,43 +148,54 @@ func DecodeLenient(b []byte) (*Message, []Problem, error) {
 
 // decodeInto fills body from the document. It returns the schema problems
 // found, and an error only for what cannot be read at all.
-func decodeInto(d *xmlt.Decoder, ns, root string, body any) ([]Problem, error) {
-	v := reflect.ValueOf(body).Elem()
-	c := &decoder{d: d, ns: ns, path: []string{root}}
-	if err := c.decodeElement(v, planFor(v.Type())); err != nil {
-		return nil, invalid(err)
+// interaction names the interaction whose code system errors are reported in.
+func decodeInto(d *xmlt.Decoder, ns, root string, body node, interaction string) ([]Problem, error) {
+	// ns is the root's own namespace string: the tokenizer hands every
+	// element in that namespace the same string, so comparing is cheap.
+	c := &decoder{d: d, ns: ns, path: make([]string, 1, 24)}
+	c.path[0] = root
+	if err := c.element(body); err != nil {
+		return nil, invalid(err, interaction)
 	}
 	// Nothing may follow the root.
 	if k, err := d.Next(); err != nil || k != xmlt.EOF {
 		if err == nil {
 			err = fmt.Errorf("content after the root element")
 		}
-		return nil, invalid(err)
+		return nil, invalid(err, interaction)
 	}
 	return c.problems, nil
 }
 
-// firstError turns the first non-warning problem into the decode error.
-func firstError(problems []Problem) error {
+// firstError turns the first problem that is not a warning into the decode
+// error, with its rule's code or the interaction's "unable to process".
+func firstError(problems []Problem, interaction string) error {
 	for _, p := range problems {
-		if !p.Warning {
-			return invalid(&DecodeError{Path: p.Path, Msg: p.Msg})
+		if p.Warning {
+			continue
 		}
+		detail := p.String()
+		code := p.Code
+		if code.IsZero() {
+			code = UnableToProcess(interaction, detail)
+		}
+		return &epserr.Error{Kind: epserr.KindInvalid, Code: code, Detail: detail,
+			Err: &DecodeError{Path: p.Path, Msg: p.Msg}}
 	}
 	return nil
 }
 
-func invalid(err error) error {
+func invalid(err error, interaction string) error {
+	detail := err.Error()
 	var de *DecodeError
 	var xe *xmlt.Error
 	switch {
 	case errors.As(err, &de):
-		// Strip the xmlt prefix inside a decode error for a tidy message.
-		return &epserr.Error{Kind: epserr.KindInvalid, Code: epserr.UnableToProcess.With(de.Error()), Detail: de.Error(), Err: err}
+		detail = de.Error()
 	case errors.As(err, &xe):
-		return &epserr.Error{Kind: epserr.KindInvalid, Code: epserr.UnableToProcess.With(xe.Error()), Detail: xe.Error(), Err: err}
+		detail = xe.Error()
 	}
-	return &epserr.Error{Kind: epserr.KindInvalid, Code: epserr.UnableToProcess.With(err.Error()), Detail: err.Error(), Err: err}
+	return &epserr.Error{Kind: epserr.KindInvalid, Code: UnableToProcess(interaction, detail), Detail: detail, Err: err}
 }
 
 // Encode writes the message as an XML document with an XML declaration, the
@@ -192,10 +205,9 @@ func (m *Message) Encode() []byte {
 }
 
 func encodeRoot(root string, body any) []byte {
-	v := reflect.ValueOf(body).Elem()
 	e := &encoder{b: make([]byte, 0, 16<<10)}
 	e.b = append(e.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
-	e.encodeElement(root, v, planFor(v.Type()), 0, true)
+	e.element(root, body.(node), 0, true)
 	e.b = append(e.b, '\n')
 	return e.b
 }
@@ -203,20 +215,20 @@ func encodeRoot(root string, body any) []byte {
 // payloadTypes maps each payload (message type) root element to its Go type,
 // for documents that carry a payload alone (the dispenser test bench's
 // messages, the signature test vectors).
-var payloadTypes = map[string]reflect.Type{
-	"ParentPrescription":                  reflect.TypeOf(PORX_MT132004UK31_ParentPrescription{}),
-	"CancellationRequest":                 reflect.TypeOf(PORX_MT135001UK32_CancellationRequest{}),
-	"CancellationResponse":                reflect.TypeOf(PORX_MT135201UK31_CancellationResponse{}),
-	"NominatedPrescriptionReleaseRequest": reflect.TypeOf(PORX_MT121001UK30_NominatedPrescriptionReleaseRequest{}),
-	"PatientPrescriptionReleaseRequest":   reflect.TypeOf(PORX_MT121002UK30_PatientPrescriptionReleaseRequest{}),
-	"PrescriptionReleaseResponse":         reflect.TypeOf(PORX_MT122002UK31_PrescriptionReleaseResponse{}),
-	"PrescriptionReleaseReject":           reflect.TypeOf(PORX_MT121201UK30_PrescriptionReleaseReject{}),
-	"DispenseProposalReturn":              reflect.TypeOf(PORX_MT121301UK31_DispenseProposalReturn{}),
-	"DispenseNotification":                reflect.TypeOf(PORX_MT024001UK31_DispenseNotification{}),
-	"DispenseClaim":                       reflect.TypeOf(PORX_MT142001UK31_DispenseClaim{}),
-	"ReimbursmentClaim":                   reflect.TypeOf(PORX_MT142006UK31_ReimbursmentClaim{}),
-	"ETPWithdraw":                         reflect.TypeOf(PORX_MT136001UK31_ETPWithdraw{}),
-	"RebuildDispenseHistory":              reflect.TypeOf(PORX_MT136002UK31_RebuildDispenseHistory{}),
+var payloadTypes = map[string]func() node{
+	"ParentPrescription":                  func() node { return new(PORX_MT132004UK31_ParentPrescription) },
+	"CancellationRequest":                 func() node { return new(PORX_MT135001UK32_CancellationRequest) },
+	"CancellationResponse":                func() node { return new(PORX_MT135201UK31_CancellationResponse) },
+	"NominatedPrescriptionReleaseRequest": func() node { return new(PORX_MT121001UK30_NominatedPrescriptionReleaseRequest) },
+	"PatientPrescriptionReleaseRequest":   func() node { return new(PORX_MT121002UK30_PatientPrescriptionReleaseRequest) },
+	"PrescriptionReleaseResponse":         func() node { return new(PORX_MT122002UK31_PrescriptionReleaseResponse) },
+	"PrescriptionReleaseReject":           func() node { return new(PORX_MT121201UK30_PrescriptionReleaseReject) },
+	"DispenseProposalReturn":              func() node { return new(PORX_MT121301UK31_DispenseProposalReturn) },
+	"DispenseNotification":                func() node { return new(PORX_MT024001UK31_DispenseNotification) },
+	"DispenseClaim":                       func() node { return new(PORX_MT142001UK31_DispenseClaim) },
+	"ReimbursmentClaim":                   func() node { return new(PORX_MT142006UK31_ReimbursmentClaim) },
+	"ETPWithdraw":                         func() node { return new(PORX_MT136001UK31_ETPWithdraw) },
+	"RebuildDispenseHistory":              func() node { return new(PORX_MT136002UK31_RebuildDispenseHistory) },
 }
 
 // Payload is a decoded payload document (a message type without its
@@ -235,10 +247,28 @@ func DecodePayload(b []byte) (*Payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := firstError(problems); err != nil {
+	if err := firstError(problems, payloadInteraction[p.Root]); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// payloadInteraction names an interaction that carries each payload, for
+// the code system of its errors and the rules that apply to it.
+var payloadInteraction = map[string]string{
+	"ParentPrescription":                  ParentPrescriptionUrgent,
+	"CancellationRequest":                 CancelRequest,
+	"CancellationResponse":                CancelResponse,
+	"NominatedPrescriptionReleaseRequest": NominatedReleaseRequest,
+	"PatientPrescriptionReleaseRequest":   PatientReleaseRequest,
+	"PrescriptionReleaseResponse":         NominatedReleaseResponse,
+	"PrescriptionReleaseReject":           ReleaseRejection,
+	"DispenseProposalReturn":              DispenseProposalReturn,
+	"DispenseNotification":                DispenseNotification,
+	"DispenseClaim":                       DispenseClaim,
+	"ReimbursmentClaim":                   ReimbursementClaim,
+	"ETPWithdraw":                         DispenserWithdraw,
+	"RebuildDispenseHistory":              RebuildDispenseHistory,
 }
 
 // DecodePayloadLenient is DecodePayload returning the schema problems found
@@ -247,20 +277,21 @@ func DecodePayloadLenient(b []byte) (*Payload, []Problem, error) {
 	d := xmlt.NewDecoder(b, Limits)
 	k, err := d.Next()
 	if err != nil {
-		return nil, nil, invalid(err)
+		return nil, nil, invalid(err, "")
 	}
 	if k != xmlt.StartElement {
 		return nil, nil, epserr.Invalid("no root element")
 	}
 	root := d.Name.Local
-	t, ok := payloadTypes[root]
+	mk, ok := payloadTypes[root]
 	if !ok || (d.Name.Space != NS && d.Name.Space != "") {
 		e := epserr.Invalid("root element %s: not an EPS payload", root)
 		e.Kind = epserr.KindUnsupported
 		return nil, nil, e
 	}
-	body := reflect.New(t).Interface()
-	problems, err := decodeInto(d, d.Name.Space, root, body)
+	body := mk()
+	in := payloadInteraction[root]
+	problems, err := decodeInto(d, d.Name.Space, root, body, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,16 +301,49 @@ func DecodePayloadLenient(b []byte) (*Payload, []Problem, error) {
 // Encode writes the payload as a document of its own.
 func (p *Payload) Encode() []byte { return encodeRoot(p.Root, p.Body) }
 
-// EncodeElement writes any generated value as an element named name, with the
-// HL7 namespace declared on it and no XML declaration.
+// EncodeElement writes a generated value (a pointer to one of this
+// package's types, e.g. *PORX_MT132004UK31_ParentPrescription) as an element
+// named name, with the HL7 namespace declared on it and no XML declaration.
+// It panics if v is not such a pointer: that is a programming error.
 func EncodeElement(name string, v any) []byte {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer {
-		rv = rv.Elem()
+	n, ok := v.(node)
+	if !ok {
+		panic(fmt.Sprintf("hl7v3.EncodeElement: %T is not a pointer to an HL7 V3 type", v))
 	}
 	e := &encoder{}
-	e.encodeElement(name, rv, planFor(rv.Type()), 0, true)
+	e.element(name, n, 0, true)
 	return e.b
+}
+
+// message is what every interaction's generated type implements.
+type message interface {
+	node
+	header() Header
+	wrapper() wrapperFields
+	setDevices(rcv, snd string)
+	payload() any
+	controlAct() *controlActFields
+}
+
+// wrapperFields points at the transmission-wrapper fields of a message.
+type wrapperFields struct {
+	id, interactionID                                              *II
+	creationTime                                                   *TS
+	versionCode, processingCode, processingModeCode, acceptAckCode *CD
+	ack                                                            *MCCI_MT020101UK12_Acknowledgement // nil for requests
+}
+
+// controlActFields points at the ControlActEvent of a message.
+type controlActFields struct {
+	classCode, moodCode *string
+	author              **MCAI_MT040101UK03_Author
+	author1             *[]MCAI_MT040101UK03_Author2
+	reason              *[]MCAI_MT040101UK03_Reason
+}
+
+func setDevice(classCode, determinerCode *string, ids *[]II, asid string) {
+	*classCode, *determinerCode = "DEV", "INSTANCE"
+	*ids = []II{{Root: RootASID, Extension: asid}}
 }
 
 // Header is what every interaction's transmission wrapper says.
@@ -296,64 +360,8 @@ type Header struct {
 }
 
 // Header returns the wrapper fields of the message.
-func (m *Message) Header() Header {
-	v := reflect.ValueOf(m.Body).Elem()
-	var h Header
-	h.MessageID = v.FieldByName("ID").Interface().(II).Root
-	h.CreationTime = v.FieldByName("CreationTime").Interface().(TS).Value
-	h.InteractionID = v.FieldByName("InteractionID").Interface().(II).Extension
-	h.VersionCode = v.FieldByName("VersionCode").Interface().(CD).Code
-	deviceASID := func(dev reflect.Value) string {
-		if ids, ok := dev.FieldByName("ID").Interface().([]II); ok && len(ids) > 0 {
-			return ids[0].Extension
-		}
-		return ""
-	}
-	if rcv := v.FieldByName("CommunicationFunctionRcv"); rcv.Len() > 0 {
-		h.ReceiverASID = deviceASID(rcv.Index(0).FieldByName("Device"))
-	}
-	h.SenderASID = deviceASID(v.FieldByName("CommunicationFunctionSnd").FieldByName("Device"))
-	if ack := v.FieldByName("Acknowledgement"); ack.IsValid() {
-		if ack.Kind() == reflect.Pointer {
-			ack = ack.Elem()
-		}
-		if ack.IsValid() {
-			h.AckType = ack.FieldByName("TypeCode").String()
-			h.AckMessageRef = ack.FieldByName("MessageRef").FieldByName("ID").Interface().(II).Root
-		}
-	}
-	return h
-}
+func (m *Message) Header() Header { return m.Body.(message).header() }
 
 // Payload returns a pointer to the message's payload (the element under
 // ControlActEvent/subject), or nil for an acknowledgement.
-func (m *Message) Payload() any {
-	v := reflect.ValueOf(m.Body).Elem()
-	cae := v.FieldByName("ControlActEvent")
-	if !cae.IsValid() {
-		return nil
-	}
-	if cae.Kind() == reflect.Pointer {
-		if cae.IsNil() {
-			return nil
-		}
-		cae = cae.Elem()
-	}
-	subj := cae.FieldByName("Subject")
-	if !subj.IsValid() {
-		return nil
-	}
-	if subj.Kind() == reflect.Pointer {
-		if subj.IsNil() {
-			return nil
-		}
-		subj = subj.Elem()
-	}
-	p := planFor(subj.Type())
-	for _, fi := range p.elems {
-		if fi.kind == kElem && fi.name != "" && strings.ToUpper(fi.name[:1]) == fi.name[:1] {
-			return subj.Field(fi.index).Addr().Interface()
-		}
-	}
-	return nil
-}
+func (m *Message) Payload() any { return m.Body.(message).payload() }

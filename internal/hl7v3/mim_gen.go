@@ -2704,6 +2704,7 @@ type PORX_MT132004UK31_Prescription struct {
 	PertinentInformation3  *PORX_MT132004UK31_PertinentInformation8  `hl7:"pertinentInformation3"`
 	PertinentInformation4  PORX_MT132004UK31_PertinentInformation9   `hl7:"pertinentInformation4,req"`
 	InFulfillmentOf        *PORX_MT132004UK31_InFulfillmentOf2       `hl7:"inFulfillmentOf"`
+	Predecessor            *Released_Predecessor                     `hl7:"predecessor"`
 	Extra                  *Extra                                    `hl7:",extra"`
 }
 
@@ -4263,6 +4264,19 @@ type Released_PertinentInformation9 struct {
 	Extra                              *Extra                 `hl7:",extra"`
 }
 
+// Released_Predecessor is a PORX_MT122003UK32 relationship (released prescription).
+type Released_Predecessor struct {
+	Type                   string                     `hl7:"type,attr"`
+	TypeCode               string                     `hl7:"typeCode,attr"`
+	ContextConductionInd   string                     `hl7:"contextConductionInd,attr"`
+	InversionInd           string                     `hl7:"inversionInd,attr"`
+	NegationInd            string                     `hl7:"negationInd,attr"`
+	NullFlavor             string                     `hl7:"nullFlavor,attr"`
+	SeperatableInd         BL                         `hl7:"seperatableInd,req"`
+	PriorPreviousIssueDate Released_PreviousIssueDate `hl7:"priorPreviousIssueDate,req"`
+	Extra                  *Extra                     `hl7:",extra"`
+}
+
 // Released_PrescriptionStatus is a PORX_MT122003UK32 observation (released prescription).
 type Released_PrescriptionStatus struct {
 	Type       string `hl7:"type,attr"`
@@ -4271,6 +4285,17 @@ type Released_PrescriptionStatus struct {
 	NullFlavor string `hl7:"nullFlavor,attr"`
 	Code       CD     `hl7:"code,req"`
 	Value      CD     `hl7:"value,req"`
+	Extra      *Extra `hl7:",extra"`
+}
+
+// Released_PreviousIssueDate is a PORX_MT122003UK32 observation (released prescription).
+type Released_PreviousIssueDate struct {
+	Type       string `hl7:"type,attr"`
+	ClassCode  string `hl7:"classCode,attr"`
+	MoodCode   string `hl7:"moodCode,attr"`
+	NullFlavor string `hl7:"nullFlavor,attr"`
+	Code       CD     `hl7:"code,req"`
+	Value      TS     `hl7:"value,req"`
 	Extra      *Extra `hl7:",extra"`
 }
 
@@ -4285,12 +4310,12 @@ type UKCT_MT120201UK03_AgentPerson struct {
 	Code                       *CD                                `hl7:"code"`
 	Addr                       []AD                               `hl7:"addr"`
 	Telecom                    []TEL                              `hl7:"telecom"`
-	AgentPersonSDS             *UKCT_MT120201UK03_PersonSDS       `hl7:"agentPersonSDS"`
-	AgentPerson                *UKCT_MT120201UK03_Person          `hl7:"agentPerson"`
-	RepresentedOrganization    *UKCT_MT120201UK03_Organization    `hl7:"representedOrganization"`
-	RepresentedOrganizationSDS *UKCT_MT120201UK03_OrganizationSDS `hl7:"representedOrganizationSDS"`
-	RepresentedPersonSDS       *UKCT_MT120201UK03_PersonSDS       `hl7:"representedPersonSDS"`
-	RepresentedPerson          *UKCT_MT120201UK03_Person          `hl7:"representedPerson"`
+	AgentPersonSDS             *UKCT_MT120201UK03_PersonSDS       `hl7:"agentPersonSDS,oneof1"`
+	AgentPerson                *UKCT_MT120201UK03_Person          `hl7:"agentPerson,oneof1"`
+	RepresentedOrganization    *UKCT_MT120201UK03_Organization    `hl7:"representedOrganization,oneof2"`
+	RepresentedOrganizationSDS *UKCT_MT120201UK03_OrganizationSDS `hl7:"representedOrganizationSDS,oneof2"`
+	RepresentedPersonSDS       *UKCT_MT120201UK03_PersonSDS       `hl7:"representedPersonSDS,oneof2"`
+	RepresentedPerson          *UKCT_MT120201UK03_Person          `hl7:"representedPerson,oneof2"`
 	Extra                      *Extra                             `hl7:",extra"`
 }
 
@@ -4360,12 +4385,12 @@ type UKCT_MT120201UK04_AgentPerson struct {
 	Code                       *CD                                `hl7:"code"`
 	Addr                       []AD                               `hl7:"addr"`
 	Telecom                    []TEL                              `hl7:"telecom"`
-	AgentPersonSDS             *UKCT_MT120201UK04_PersonSDS       `hl7:"agentPersonSDS"`
-	AgentPerson                *UKCT_MT120201UK04_Person          `hl7:"agentPerson"`
-	RepresentedOrganization    *UKCT_MT120201UK04_Organization    `hl7:"representedOrganization"`
-	RepresentedOrganizationSDS *UKCT_MT120201UK04_OrganizationSDS `hl7:"representedOrganizationSDS"`
-	RepresentedPersonSDS       *UKCT_MT120201UK04_PersonSDS       `hl7:"representedPersonSDS"`
-	RepresentedPerson          *UKCT_MT120201UK04_Person          `hl7:"representedPerson"`
+	AgentPersonSDS             *UKCT_MT120201UK04_PersonSDS       `hl7:"agentPersonSDS,oneof1"`
+	AgentPerson                *UKCT_MT120201UK04_Person          `hl7:"agentPerson,oneof1"`
+	RepresentedOrganization    *UKCT_MT120201UK04_Organization    `hl7:"representedOrganization,oneof2"`
+	RepresentedOrganizationSDS *UKCT_MT120201UK04_OrganizationSDS `hl7:"representedOrganizationSDS,oneof2"`
+	RepresentedPersonSDS       *UKCT_MT120201UK04_PersonSDS       `hl7:"representedPersonSDS,oneof2"`
+	RepresentedPerson          *UKCT_MT120201UK04_Person          `hl7:"representedPerson,oneof2"`
 	Extra                      *Extra                             `hl7:",extra"`
 }
 
@@ -4475,8 +4500,8 @@ type UKCT_MT120401UK02_AgentOrg struct {
 	Code                       *CD                                `hl7:"code"`
 	Addr                       []AD                               `hl7:"addr"`
 	Telecom                    []TEL                              `hl7:"telecom"`
-	AgentOrganization          *UKCT_MT120401UK02_Organization    `hl7:"agentOrganization"`
-	AgentOrganizationSDS       *UKCT_MT120401UK02_OrganizationSDS `hl7:"agentOrganizationSDS"`
+	AgentOrganization          *UKCT_MT120401UK02_Organization    `hl7:"agentOrganization,oneof1"`
+	AgentOrganizationSDS       *UKCT_MT120401UK02_OrganizationSDS `hl7:"agentOrganizationSDS,oneof1"`
 	RepresentedOrganization    *UKCT_MT120401UK02_Organization    `hl7:"representedOrganization"`
 	RepresentedOrganizationSDS *UKCT_MT120401UK02_OrganizationSDS `hl7:"representedOrganizationSDS"`
 	Extra                      *Extra                             `hl7:",extra"`

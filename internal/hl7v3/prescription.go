@@ -57,6 +57,12 @@ type Prescription struct {
 	ReviewDate       string
 	TokenIssued      string
 	LineItems        []LineItem
+	// What a released copy (PORX_MT122003UK32, in a release response) adds.
+	Status            string // prescription status shown (16.35)
+	StatusDisplay     string
+	LowerAgeLimit     string // the date the patient turns 16 (low age exemption)
+	HigherAgeLimit    string // the date the patient turns 60 (high age exemption)
+	PreviousIssueDate string // repeat dispensing: the previous issue's date
 }
 
 // Patient is the patient a prescription is for.
@@ -96,6 +102,7 @@ type LineItem struct {
 	RepeatLow              string
 	RepeatHigh             string
 	Status                 string // item status, on released copies only
+	StatusDisplay          string
 }
 
 // View returns the flat view of a parent prescription.
@@ -141,6 +148,19 @@ func (pp *PORX_MT132004UK31_ParentPrescription) View() Prescription {
 		v.ReviewDate = p.PertinentInformation7.PertinentReviewDate.Value.Value
 	}
 	v.TokenIssued = p.PertinentInformation8.PertinentTokenIssued.Value.Value
+	if s := p.PertinentInformation10; s != nil {
+		v.Status = s.PertinentPrescriptionStatus.Value.Code
+		v.StatusDisplay = s.PertinentPrescriptionStatus.Value.DisplayName
+	}
+	if e := p.PertinentInformation9; e != nil {
+		v.LowerAgeLimit = e.PertinentLowPermanentExemptionInfo.Value.Value
+	}
+	if e := p.PertinentInformation11; e != nil {
+		v.HigherAgeLimit = e.PertinentHighPermanentExemptionInfo.Value.Value
+	}
+	if pr := p.Predecessor; pr != nil {
+		v.PreviousIssueDate = pr.PriorPreviousIssueDate.Value.Value
+	}
 	for i := range p.PertinentInformation2 {
 		li := &p.PertinentInformation2[i].PertinentLineItem
 		item := LineItem{
@@ -162,6 +182,7 @@ func (pp *PORX_MT132004UK31_ParentPrescription) View() Prescription {
 		item.RepeatLow, item.RepeatHigh = repeat(li.RepeatNumber)
 		if li.PertinentInformation4 != nil {
 			item.Status = li.PertinentInformation4.PertinentItemStatus.Value.Code
+			item.StatusDisplay = li.PertinentInformation4.PertinentItemStatus.Value.DisplayName
 		}
 		v.LineItems = append(v.LineItems, item)
 	}

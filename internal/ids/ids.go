@@ -2,6 +2,14 @@
 // prescription IDs (short R2 form and long R1 form) with their ISO/IEC 7064
 // MOD 37-2 check character, NHS numbers (modulus 11), ODS codes, ASIDs and
 // SNOMED CT / dm+d concept IDs (Verhoeff). See ../shared/spec/hl7v3.md §5.
+//
+// Every check returns an *epserr.Error carrying the code the Spine answers
+// with: a prescription ID whose check character is wrong is 17.22/5009
+// "Error in check digit"; anything else malformed (a prescription ID's
+// format, an NHS number, an ODS code, an ASID, a SNOMED CT ID) is 16.34/5000
+// "Unable to process message. Information missing or invalid - …" with what
+// was wrong (the Spine's UNABLE_TO_PROCESS, e.g. "nhsNumber is not valid").
+// errors.Is(err, ErrFormat) and errors.Is(err, ErrChecksum) tell them apart.
 package ids
 
 import (
@@ -10,6 +18,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/openeps/openeps/internal/epserr"
 )
 
 // Errors returned by the checks, wrapped with the offending value.
@@ -17,6 +27,21 @@ var (
 	ErrFormat   = errors.New("invalid format")
 	ErrChecksum = errors.New("invalid check character")
 )
+
+// fail wraps a check's error with the EPS code for it.
+func fail(code epserr.Code, err error) error {
+	return &epserr.Error{Kind: epserr.KindInvalid, Code: code.With(err.Error()), Detail: err.Error(), Err: err}
+}
+
+// invalid is a malformed identifier: 16.34/5000.
+func invalid(format string, args ...any) error {
+	return fail(epserr.UnableToProcess, fmt.Errorf(format, args...))
+}
+
+// badCheck is a prescription ID with the wrong check character: 17.22/5009.
+func badCheck(format string, args ...any) error {
+	return fail(epserr.CheckDigitError, fmt.Errorf(format, args...))
+}
 
 const mod37Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ+"
 
@@ -57,11 +82,11 @@ var shortIDPattern = regexp.MustCompile(`^[A-F0-9]{6}-[A-Z0-9]{6}-[A-F0-9]{5}[A-
 // (^[A-F0-9]{6}-[A-Z0-9]{6}-[A-F0-9]{5}[A-Z0-9+]$) and its check character.
 func CheckShortID(id string) error {
 	if !shortIDPattern.MatchString(id) {
-		return fmt.Errorf("prescription ID %q: %w", id, ErrFormat)
+		return invalid("prescription ID %q: %w", id, ErrFormat)
 	}
 	want, _ := Mod37Check(id[:len(id)-1])
 	if id[len(id)-1] != want {
-		return fmt.Errorf("prescription ID %q: %w (want %c)", id, ErrChecksum, want)
+		return badCheck("prescription ID %q: %w (want %c)", id, ErrChecksum, want)
 	}
 	return nil
 }
@@ -114,20 +139,28 @@ func CheckLongID(id string) error {
 	switch len(id) {
 	case 36:
 		if !IsUUID(id) {
-			return fmt.Errorf("long prescription ID %q: %w", id, ErrFormat)
+			return invalid("long prescription ID %q: %w", id, ErrFormat)
 		}
 		return nil
 	case 37:
-		if !IsUUID(id[:36]) {
-			return fmt.Errorf("long prescription ID %q: %w", id, ErrFormat)
+		if !IsUUID(id[:36]) || strings.IndexByte(mod37Alphabet, id[36]) < 0 {
+			return invalid("long prescription ID %q: %w", id, ErrFormat)
 		}
 		want, _ := Mod37Check(id[:36])
 		if id[36] != want {
-			return fmt.Errorf("long prescription ID %q: %w (want %c)", id, ErrChecksum, want)
+			return badCheck("long prescription ID %q: %w (want %c)", id, ErrChecksum, want)
 		}
 		return nil
 	}
-	return fmt.Errorf("long prescription ID %q: %w (36 or 37 characters)", id, ErrFormat)
+	return invalid("long prescription ID %q: %w (36 or 37 characters)", id, ErrFormat)
+}
+
+// NewLongID makes a fresh long-form (R1) prescription ID: an upper-case
+// UUID followed by its MOD 37-2 check character (37 characters).
+func NewLongID() string {
+	u := NewUUID()
+	c, _ := Mod37Check(u)
+	return u + string(c)
 }
 
 // NewUUID returns a random (version 4) UUID in upper case, as EPS messages carry them.
@@ -142,15 +175,16 @@ func NewUUID() string {
 }
 
 // CheckNHSNumber checks a 10-digit NHS number's modulus 11 check digit
-// (weights 10..2; 11 becomes 0; 10 is never valid).
+// (weights 10..2; 11 becomes 0; 10 is never valid). The Spine refuses a bad
+// one as UNABLE_TO_PROCESS "nhsNumber is not valid" (16.34/5000).
 func CheckNHSNumber(n string) error {
 	if len(n) != 10 {
-		return fmt.Errorf("NHS number %q: %w (10 digits)", n, ErrFormat)
+		return invalid("nhsNumber is not valid: NHS number %q: %w (10 digits)", n, ErrFormat)
 	}
 	sum := 0
 	for i := 0; i < 10; i++ {
 		if n[i] < '0' || n[i] > '9' {
-			return fmt.Errorf("NHS number %q: %w (10 digits)", n, ErrFormat)
+			return invalid("nhsNumber is not valid: NHS number %q: %w (10 digits)", n, ErrFormat)
 		}
 		if i < 9 {
 			sum += int(n[i]-'0') * (10 - i)
@@ -161,7 +195,7 @@ func CheckNHSNumber(n string) error {
 		check = 0
 	}
 	if check == 10 || check != int(n[9]-'0') {
-		return fmt.Errorf("NHS number %q: %w", n, ErrChecksum)
+		return invalid("nhsNumber is not valid: NHS number %q: %w", n, ErrChecksum)
 	}
 	return nil
 }
@@ -172,7 +206,7 @@ var odsPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,8}$`)
 // performer: 1 to 8 letters, digits or dashes.
 func CheckODS(code string) error {
 	if !odsPattern.MatchString(code) {
-		return fmt.Errorf("ODS code %q: %w", code, ErrFormat)
+		return invalid("ODS code %q: %w", code, ErrFormat)
 	}
 	return nil
 }
@@ -180,11 +214,11 @@ func CheckODS(code string) error {
 // CheckASID checks an accredited system ID: 1 to 12 digits.
 func CheckASID(asid string) error {
 	if len(asid) == 0 || len(asid) > 12 {
-		return fmt.Errorf("ASID %q: %w", asid, ErrFormat)
+		return invalid("ASID %q: %w", asid, ErrFormat)
 	}
 	for i := 0; i < len(asid); i++ {
 		if asid[i] < '0' || asid[i] > '9' {
-			return fmt.Errorf("ASID %q: %w", asid, ErrFormat)
+			return invalid("ASID %q: %w", asid, ErrFormat)
 		}
 	}
 	return nil
@@ -220,18 +254,18 @@ var (
 // unit codes): 6 to 18 digits, no leading zero, a Verhoeff check digit last.
 func CheckSNOMED(id string) error {
 	if len(id) < 6 || len(id) > 18 || id[0] == '0' {
-		return fmt.Errorf("SNOMED CT ID %q: %w (6 to 18 digits)", id, ErrFormat)
+		return invalid("SNOMED CT ID %q: %w (6 to 18 digits)", id, ErrFormat)
 	}
 	c := byte(0)
 	for i := 0; i < len(id); i++ {
 		ch := id[len(id)-1-i]
 		if ch < '0' || ch > '9' {
-			return fmt.Errorf("SNOMED CT ID %q: %w (digits only)", id, ErrFormat)
+			return invalid("SNOMED CT ID %q: %w (digits only)", id, ErrFormat)
 		}
 		c = verhoeffD[c][verhoeffP[i%8][ch-'0']]
 	}
 	if c != 0 {
-		return fmt.Errorf("SNOMED CT ID %q: %w (Verhoeff)", id, ErrChecksum)
+		return invalid("SNOMED CT ID %q: %w (Verhoeff)", id, ErrChecksum)
 	}
 	return nil
 }

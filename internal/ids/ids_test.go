@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openeps/openeps/internal/epserr"
 	"github.com/openeps/openeps/internal/testutil"
 )
 
@@ -148,6 +149,49 @@ func TestODSAndASID(t *testing.T) {
 	}
 	if CheckASID("200000001285") != nil || CheckASID("") == nil || CheckASID("12a") == nil {
 		t.Error("CheckASID")
+	}
+}
+
+// TestEPSCodes: each failed check carries the code the Spine answers with.
+func TestEPSCodes(t *testing.T) {
+	cases := []struct {
+		err    error
+		want   epserr.Code
+		detail string
+	}{
+		{CheckShortID("24F5DA-A83008-7EFE6Y"), epserr.CheckDigitError, "want Z"},
+		{CheckShortID("B5B247-5E8CD4-19819N"), epserr.CheckDigitError, "B5B247-5E8CD4-19819N"}, // a test-bench ID (hl7v3.md §5.1)
+		{CheckShortID("24F5DA-A83008"), epserr.UnableToProcess, "invalid format"},
+		{CheckLongID(NewUUID() + "!"), epserr.UnableToProcess, "invalid format"},
+		{CheckNHSNumber("9000000008"), epserr.UnableToProcess, "nhsNumber is not valid"},
+		{CheckNHSNumber("12345"), epserr.UnableToProcess, "nhsNumber is not valid"},
+		{CheckODS("A B"), epserr.UnableToProcess, "ODS code"},
+		{CheckASID("x"), epserr.UnableToProcess, "ASID"},
+		{CheckSNOMED("322341004"), epserr.UnableToProcess, "Verhoeff"},
+	}
+	for i, c := range cases {
+		e := epserr.As(c.err)
+		if e == nil {
+			t.Errorf("%d: %v is not an *epserr.Error", i, c.err)
+			continue
+		}
+		if e.Code.System != c.want.System || e.Code.Value != c.want.Value || !strings.HasPrefix(e.Code.Display, c.want.Display+" - ") ||
+			!strings.Contains(e.Code.Display, c.detail) || e.Kind != epserr.KindInvalid {
+			t.Errorf("%d: %+v, want %v with %q", i, e.Code, c.want, c.detail)
+		}
+	}
+	// The sentinel errors still tell the faults apart.
+	if !errors.Is(CheckShortID("24F5DA-A83008-7EFE6Y"), ErrChecksum) || !errors.Is(CheckNHSNumber("12345"), ErrFormat) {
+		t.Error("errors.Is")
+	}
+	// The long ID's check character is checked as the short ID's.
+	long := NewLongID()
+	if err := CheckLongID(long); err != nil || len(long) != 37 || !IsUpperUUID(long[:36]) {
+		t.Fatalf("NewLongID() = %s: %v", long, err)
+	}
+	bad := long[:36] + string(map[bool]byte{true: '1', false: '0'}[long[36] == '0'])
+	if e := epserr.As(CheckLongID(bad)); e == nil || e.Code.Value != "5009" {
+		t.Errorf("%s: %v", bad, CheckLongID(bad))
 	}
 }
 

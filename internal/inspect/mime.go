@@ -41,6 +41,8 @@ func mime(b []byte) Result {
 		p := hl7(m.Payload)
 		r.Interaction, r.MessageID = p.Interaction, p.MessageID
 		r.PrescriptionID, r.NHSNumber, r.LineItems = p.PrescriptionID, p.NHSNumber, p.LineItems
+		r.Prescriptions, r.Organisation, r.RefersTo = p.Prescriptions, p.Organisation, p.RefersTo
+		r.Status, r.Reason, r.Errors = p.Status, p.Reason, p.Errors
 		r.Warnings = append(r.Warnings, p.Warnings...)
 		r.Error = p.Error
 	}

@@ -45,3 +45,29 @@ func BenchmarkStdlibTokenize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTokenizeSkipSpace tokenizes as hl7v3 does: the layout white space
+// between elements is skipped, not returned.
+func BenchmarkTokenizeSkipSpace(b *testing.B) {
+	raw := testutil.ReadFixture(b, "hl7v3", "PORX_IN020101UK31-parent-prescription-acute-nominated.xml")
+	s := string(raw)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		d := NewDecoderString(s, Limits{})
+		d.SkipSpace = true
+		n = 0
+		for {
+			k, err := d.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if k == EOF {
+				break
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n), "tokens")
+}

@@ -39,6 +39,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = defaultMaxBytes
 	}
+	if l.MaxBytes > 1<<30 {
+		l.MaxBytes = 1 << 30 // offsets are kept in 32 bits
+	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = defaultMaxDepth
 	}
@@ -86,6 +89,14 @@ func (e *Error) Error() string { return fmt.Sprintf("xml: %s (at byte %d)", e.Ms
 // ErrForbidden is wrapped by errors about constructs refused on principle (DTDs, entities).
 var ErrForbidden = errors.New("forbidden construct")
 
+// open is an element whose end tag is still to come.
+// Offsets rather than strings: writing them costs no GC write barrier.
+type open struct {
+	start, end int32 // the name as written in the start tag: s[start:end]
+	colon      int32 // offset of the prefix's colon in the name, or -1
+	ns         int32 // index in Decoder.ns of the namespace binding, or -1
+}
+
 type nsBinding struct {
 	prefix string
 	uri    string
@@ -101,7 +112,7 @@ type Decoder struct {
 	pos     int
 	lim     Limits
 	depth   int
-	stack   []Name // open elements
+	stack   []open // open elements
 	ns      []nsBinding
 	started bool // start has run
 	rootOK  bool // the root element has been closed
@@ -109,12 +120,24 @@ type Decoder struct {
 
 	selfClose bool // the last start tag was <x/>: an end token is pending
 
+	bufs struct {
+		stack [24]open
+		attrs [8]Attr
+		ns    [8]nsBinding
+	}
+
 	Name  Name
 	Attrs []Attr
 	Text  string
 	// TokenStart is the offset of the current token's first byte (for
 	// StartElement, the '<').
 	TokenStart int
+
+	// SkipSpace, while set, drops character data that is only white space
+	// (the layout between child elements) instead of returning it as a Text
+	// token. Callers set it per element, so the same document can keep the
+	// white space of the elements whose text matters.
+	SkipSpace bool
 }
 
 // NewDecoder returns a decoder over a copy of b.
@@ -125,6 +148,11 @@ func NewDecoder(b []byte, lim Limits) *Decoder {
 // NewDecoderString returns a decoder over s (no copy).
 func NewDecoderString(s string, lim Limits) *Decoder {
 	d := &Decoder{s: s, lim: lim.withDefaults()}
+	// Room for a typical message's nesting, attributes and namespaces in the
+	// same allocation as the decoder.
+	d.stack = d.bufs.stack[:0]
+	d.Attrs = d.bufs.attrs[:0]
+	d.ns = d.bufs.ns[:0]
 	d.ns = append(d.ns, nsBinding{prefix: "xml", uri: "http://www.w3.org/XML/1998/namespace", depth: -1})
 	return d
 }
@@ -138,6 +166,10 @@ func (d *Decoder) Offset() int { return d.pos }
 // Depth returns the number of open elements.
 func (d *Decoder) Depth() int { return d.depth }
 
+func (d *Decoder) badChar(offset int) error {
+	return &Error{Offset: offset, Msg: "invalid UTF-8 or a character XML does not allow"}
+}
+
 func (d *Decoder) errf(format string, args ...any) error {
 	return &Error{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
 }
@@ -148,11 +180,14 @@ func (d *Decoder) start() error {
 	if len(d.s) > d.lim.MaxBytes {
 		return &Error{Offset: d.lim.MaxBytes, Msg: fmt.Sprintf("document larger than %d bytes", d.lim.MaxBytes)}
 	}
-	if !ValidText(d.s) {
+	// UTF-8 and the two non-characters here; control characters are checked
+	// in the tokens that may hold them (names and the space inside tags
+	// cannot), which costs nothing extra on the way.
+	if !utf8.ValidString(d.s) || strings.Contains(d.s, "\uFFFE") || strings.Contains(d.s, "\uFFFF") {
 		i := 0
 		for i < len(d.s) {
-			_, n := utf8.DecodeRuneInString(d.s[i:])
-			if !ValidText(d.s[i : i+n]) {
+			r, n := utf8.DecodeRuneInString(d.s[i:])
+			if r == utf8.RuneError && n <= 1 || r == 0xFFFE || r == 0xFFFF {
 				break
 			}
 			i += n
@@ -187,12 +222,31 @@ func (d *Decoder) Next() (Kind, error) {
 				if !d.seen {
 					return EOF, d.errf("no root element")
 				}
-				return EOF, d.errf("unexpected end of document inside <%s>", d.stack[len(d.stack)-1].Local)
+				return EOF, d.errf("unexpected end of document inside <%s>", d.s[d.stack[len(d.stack)-1].start:d.stack[len(d.stack)-1].end])
 			}
 			return EOF, nil
 		}
 		if d.s[d.pos] != '<' {
 			start := d.pos
+			if d.SkipSpace || d.depth == 0 {
+				// Layout white space: skip it without making a token
+				// (indentation a word at a time).
+				s, j := d.s, start
+				for {
+					for j+8 <= len(s) && load8(s, j) == lo8*' ' {
+						j += 8
+					}
+					if j < len(s) && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '\r') {
+						j++
+						continue
+					}
+					break
+				}
+				if j == len(s) || s[j] == '<' {
+					d.pos = j
+					continue
+				}
+			}
 			i := strings.IndexByte(d.s[d.pos:], '<')
 			if i < 0 {
 				i = len(d.s) - d.pos
@@ -213,36 +267,48 @@ func (d *Decoder) Next() (Kind, error) {
 			d.Text = txt
 			return Text, nil
 		}
-		// Markup.
+		// Markup: dispatch on the byte after '<'.
 		rest := d.s[d.pos:]
-		switch {
-		case strings.HasPrefix(rest, "<!--"):
-			end := strings.Index(rest[4:], "-->")
-			if end < 0 {
-				return EOF, d.errf("unterminated comment")
-			}
-			d.pos += 4 + end + 3
-		case strings.HasPrefix(rest, "<?"):
+		if len(rest) < 2 {
+			return EOF, d.errf("unexpected end of document")
+		}
+		switch rest[1] {
+		case '/':
+			return d.endTag()
+		case '?':
 			if err := d.procInst(); err != nil {
 				return EOF, err
 			}
-		case strings.HasPrefix(rest, "<![CDATA["):
-			if d.depth == 0 {
-				return EOF, d.errf("CDATA outside the root element")
+		case '!':
+			switch {
+			case strings.HasPrefix(rest, "<!--"):
+				end := strings.Index(rest[4:], "-->")
+				if end < 0 {
+					return EOF, d.errf("unterminated comment")
+				}
+				if j := badControl(rest[4 : 4+end]); j >= 0 {
+					return EOF, d.badChar(d.pos + 4 + j)
+				}
+				d.pos += 4 + end + 3
+			case strings.HasPrefix(rest, "<![CDATA["):
+				if d.depth == 0 {
+					return EOF, d.errf("CDATA outside the root element")
+				}
+				end := strings.Index(rest[9:], "]]>")
+				if end < 0 {
+					return EOF, d.errf("unterminated CDATA section")
+				}
+				if j := badControl(rest[9 : 9+end]); j >= 0 {
+					return EOF, d.badChar(d.pos + 9 + j)
+				}
+				d.TokenStart = d.pos
+				d.Text = rest[9 : 9+end]
+				d.pos += 9 + end + 3
+				return Text, nil
+			default:
+				// DOCTYPE, ENTITY, ELEMENT, ATTLIST...: never.
+				return EOF, &Error{Offset: d.pos, Msg: fmt.Sprintf("%v: DTDs and entity declarations are not accepted", ErrForbidden)}
 			}
-			end := strings.Index(rest[9:], "]]>")
-			if end < 0 {
-				return EOF, d.errf("unterminated CDATA section")
-			}
-			d.TokenStart = d.pos
-			d.Text = rest[9 : 9+end]
-			d.pos += 9 + end + 3
-			return Text, nil
-		case strings.HasPrefix(rest, "<!"):
-			// DOCTYPE, ENTITY, ELEMENT, ATTLIST...: never.
-			return EOF, &Error{Offset: d.pos, Msg: fmt.Sprintf("%v: DTDs and entity declarations are not accepted", ErrForbidden)}
-		case strings.HasPrefix(rest, "</"):
-			return d.endTag()
 		default:
 			return d.startTag()
 		}
@@ -254,7 +320,7 @@ func (d *Decoder) Next() (Kind, error) {
 func (d *Decoder) procInst() error {
 	start := d.pos
 	d.pos += 2
-	target, err := d.readName()
+	target, _, err := d.readName()
 	if err != nil {
 		return &Error{Offset: start, Msg: "processing instruction without a target"}
 	}
@@ -263,6 +329,9 @@ func (d *Decoder) procInst() error {
 		return d.errf("unterminated processing instruction")
 	}
 	body := d.s[d.pos : d.pos+end]
+	if j := badControl(body); j >= 0 {
+		return d.badChar(d.pos + j)
+	}
 	d.pos += end + 2
 	if len(body) > 0 && !isSpace(body[:1]) {
 		return &Error{Offset: start, Msg: "bad processing instruction"}
@@ -313,57 +382,89 @@ func isSpace(s string) bool {
 	return true
 }
 
-// nameByte marks the bytes that may appear in a name (any byte of a
-// multi-byte UTF-8 character included).
-var nameByte = func() (t [256]bool) {
+// nameClass classes the bytes that may appear in a name (any byte of a
+// multi-byte UTF-8 character included): 1 for a name character, 2 for the
+// colon, 0 for anything else.
+var nameClass = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
-		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '-' || c == '.' || c >= 0x80 {
+			t[c] = 1
+		}
 	}
+	t[':'] = 2
 	return t
 }()
 
-func isNameByte(c byte) bool { return nameByte[c] }
+func isNameByte(c byte) bool { return nameClass[c] != 0 }
 
-func (d *Decoder) readName() (string, error) {
-	start := d.pos
-	for d.pos < len(d.s) && isNameByte(d.s[d.pos]) {
-		d.pos++
+// scanName finds the end of the name starting at s[i]: it returns the
+// offset just past it and the offset of its colon within it (-1 if none, -2
+// if the name is not a valid namespace-aware name: empty, more than one
+// colon, nothing on one side of it, or a part starting with a digit, '-' or
+// '.').
+func scanName(s string, i int) (end, colon int) {
+	start, seen := i, uint8(0)
+	for i < len(s) {
+		c := nameClass[s[i]]
+		if c == 0 {
+			break
+		}
+		seen |= c
+		i++
 	}
-	if d.pos == start {
-		return "", d.errf("expected a name")
+	if i == start {
+		return i, -2
 	}
-	n := d.s[start:d.pos]
-	// Namespace-aware names: at most one colon, with something on both sides;
-	// neither part may start with a digit, '-' or '.'.
-	p, l := splitQName(n)
-	if strings.IndexByte(l, ':') >= 0 || l == "" || (p == "" && len(l) != len(n)) || !nameStart(l) || (p != "" && !nameStart(p)) {
-		return "", &Error{Offset: start, Msg: fmt.Sprintf("invalid name %q", n)}
+	n := s[start:i]
+	colon = -1
+	if seen&2 != 0 {
+		colon = strings.IndexByte(n, ':')
+		if colon == 0 || colon == len(n)-1 || strings.IndexByte(n[colon+1:], ':') >= 0 || !nameStart(n[0]) {
+			return i, -2
+		}
 	}
-	return n, nil
+	if !nameStart(n[colon+1]) {
+		return i, -2
+	}
+	return i, colon
 }
 
-func nameStart(s string) bool {
-	c := s[0]
+// readName reads a (possibly prefixed) name at d.pos, returning it with
+// the offset of its colon (-1 if none).
+func (d *Decoder) readName() (string, int, error) {
+	start := d.pos
+	end, colon := scanName(d.s, start)
+	d.pos = end
+	if colon == -2 {
+		if end == start {
+			return "", -1, d.errf("expected a name")
+		}
+		return "", -1, &Error{Offset: start, Msg: fmt.Sprintf("invalid name %q", d.s[start:end])}
+	}
+	return d.s[start:end], colon, nil
+}
+
+func nameStart(c byte) bool {
 	return !(c >= '0' && c <= '9' || c == '-' || c == '.')
 }
 
 func (d *Decoder) skipSpace() {
-	for d.pos < len(d.s) {
-		switch d.s[d.pos] {
-		case ' ', '\t', '\r', '\n':
-			d.pos++
-		default:
-			return
-		}
+	s, i := d.s, d.pos
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
 	}
+	d.pos = i
 }
 
-func splitQName(q string) (prefix, local string) {
-	if i := strings.IndexByte(q, ':'); i >= 0 {
-		return q[:i], q[i+1:]
+// lookupNSIndex returns the index in d.ns of the binding of prefix, or -1.
+func (d *Decoder) lookupNSIndex(prefix string) int {
+	for i := len(d.ns) - 1; i >= 0; i-- {
+		if d.ns[i].prefix == prefix {
+			return i
+		}
 	}
-	return "", q
+	return -1
 }
 
 func (d *Decoder) lookupNS(prefix string) (string, bool) {
@@ -375,6 +476,10 @@ func (d *Decoder) lookupNS(prefix string) (string, bool) {
 	return "", prefix == ""
 }
 
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// startTag reads a start tag. It works on a local offset (i) and stores it
+// back only where another method needs it: the hottest code in the package.
 func (d *Decoder) startTag() (Kind, error) {
 	if d.rootOK {
 		return EOF, d.errf("content after the root element")
@@ -382,91 +487,180 @@ func (d *Decoder) startTag() (Kind, error) {
 	if d.depth >= d.lim.MaxDepth {
 		return EOF, d.errf("elements nested deeper than %d", d.lim.MaxDepth)
 	}
+	s := d.s
 	d.TokenStart = d.pos
 	d.pos++ // '<'
-	qname, err := d.readName()
+	qname, colon, err := d.readName()
 	if err != nil {
 		return EOF, err
 	}
+	i := d.pos
 	d.Attrs = d.Attrs[:0]
+	hasNS := false // an xmlns or prefixed attribute is present
 	for {
-		sp := d.pos
-		d.skipSpace()
-		if d.pos >= len(d.s) {
+		sp := i
+		for i < len(s) && isSpaceByte(s[i]) {
+			i++
+		}
+		if i >= len(s) {
+			d.pos = i
 			return EOF, d.errf("unterminated start tag <%s", qname)
 		}
-		c := d.s[d.pos]
-		if c == '>' || c == '/' {
+		if c := s[i]; c == '>' || c == '/' {
 			break
 		}
-		if d.pos == sp {
+		if i == sp {
+			d.pos = i
 			return EOF, d.errf("expected space before attribute in <%s>", qname)
 		}
-		an, err := d.readName()
-		if err != nil {
+		nstart := i
+		var acolon int
+		i, acolon = scanName(s, i)
+		if acolon == -2 {
+			d.pos = nstart
+			_, _, err := d.readName()
 			return EOF, err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.s) || d.s[d.pos] != '=' {
+		an := s[nstart:i]
+		for i < len(s) && isSpaceByte(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != '=' {
+			d.pos = i
 			return EOF, d.errf("attribute %s has no value", an)
 		}
-		d.pos++
-		d.skipSpace()
-		if d.pos >= len(d.s) || (d.s[d.pos] != '"' && d.s[d.pos] != '\'') {
+		i++
+		for i < len(s) && isSpaceByte(s[i]) {
+			i++
+		}
+		if i >= len(s) || (s[i] != '"' && s[i] != '\'') {
+			d.pos = i
 			return EOF, d.errf("attribute %s value is not quoted", an)
 		}
-		q := d.s[d.pos]
-		d.pos++
-		end := strings.IndexByte(d.s[d.pos:], q)
-		if end < 0 {
-			return EOF, d.errf("unterminated value of attribute %s", an)
-		}
-		raw := d.s[d.pos : d.pos+end]
-		vstart := d.pos
-		d.pos += end + 1
-		val := raw
-		if special := attrSpecial(raw); special != 0 {
-			if special&hasLT != 0 {
-				return EOF, &Error{Offset: vstart, Msg: fmt.Sprintf("'<' in the value of attribute %s", an)}
+		q := s[i]
+		i++
+		vstart := i
+		var val string
+		if j := scanAttr(s, vstart, q); j < len(s) && s[j] == q {
+			val = s[vstart:j] // nothing to decode: the common case
+			i = j + 1
+		} else {
+			end := strings.IndexByte(s[vstart:], q)
+			if end < 0 {
+				d.pos = i
+				return EOF, d.errf("unterminated value of attribute %s", an)
 			}
-			var err error
-			if val, err = unescape(raw, vstart); err != nil {
-				return EOF, err
-			}
-			if special&hasWS != 0 {
-				val = normalizeAttr(val, raw)
+			raw := s[vstart : vstart+end]
+			i = vstart + end + 1
+			if val, err = attrValue(raw, vstart); err != nil {
+				return EOF, fmt.Errorf("%w (attribute %s)", err, an)
 			}
 		}
-		if len(d.Attrs) >= d.lim.MaxAttrs {
+		n := len(d.Attrs)
+		if n >= d.lim.MaxAttrs {
+			d.pos = i
 			return EOF, d.errf("more than %d attributes on <%s>", d.lim.MaxAttrs, qname)
 		}
-		p, l := splitQName(an)
-		d.Attrs = append(d.Attrs, Attr{Name: Name{Prefix: p, Local: l}, Value: val})
+		// Fill the new attribute in place: building it on the stack and
+		// copying it costs a store-forwarding stall per attribute.
+		if n == cap(d.Attrs) {
+			d.Attrs = append(d.Attrs, Attr{})
+		} else {
+			d.Attrs = d.Attrs[:n+1]
+		}
+		// The slot is reused: leave the (usually empty) Space and Prefix
+		// alone when they already hold what is wanted, which spares a GC
+		// write barrier per field while a collection is marking.
+		a := &d.Attrs[n]
+		a.Value = val
+		if a.Name.Space != "" {
+			a.Name.Space = ""
+		}
+		if acolon > 0 {
+			a.Name.Prefix, a.Name.Local = an[:acolon], an[acolon+1:]
+			hasNS = true
+		} else {
+			if a.Name.Prefix != "" {
+				a.Name.Prefix = ""
+			}
+			a.Name.Local = an
+			if an == "xmlns" {
+				hasNS = true
+			}
+		}
 	}
 	selfClose := false
-	if d.s[d.pos] == '/' {
-		if d.pos+1 >= len(d.s) || d.s[d.pos+1] != '>' {
+	if s[i] == '/' {
+		if i+1 >= len(s) || s[i+1] != '>' {
+			d.pos = i
 			return EOF, d.errf("expected '/>' in <%s>", qname)
 		}
 		selfClose = true
-		d.pos += 2
+		i += 2
 	} else {
-		d.pos++ // '>'
+		i++ // '>'
 	}
+	d.pos = i
 
 	// Namespace declarations first, then resolve names.
+	if hasNS {
+		if err := d.declareAndResolve(); err != nil {
+			return EOF, err
+		}
+	}
+	// Duplicate attributes (by resolved name).
+	for i := 1; i < len(d.Attrs); i++ {
+		ai := &d.Attrs[i]
+		for j := 0; j < i; j++ {
+			aj := &d.Attrs[j]
+			if ai.Name.Local == aj.Name.Local && ai.Name.Space == aj.Name.Space &&
+				(ai.Name.Space != XMLNS || ai.Name.Prefix == aj.Name.Prefix) {
+				return EOF, d.errf("duplicate attribute %s on <%s>", ai.Name.Local, qname)
+			}
+		}
+	}
+	prefix, local := "", qname
+	if colon > 0 {
+		prefix, local = qname[:colon], qname[colon+1:]
+	}
+	nsi := d.lookupNSIndex(prefix)
+	uri := ""
+	if nsi >= 0 {
+		uri = d.ns[nsi].uri
+	} else if prefix != "" {
+		return EOF, d.errf("undeclared namespace prefix %q on <%s>", prefix, qname)
+	}
+	setName(&d.Name, uri, local, prefix)
+	n := len(d.stack)
+	if n == cap(d.stack) {
+		d.stack = append(d.stack, open{})
+	} else {
+		d.stack = d.stack[:n+1]
+	}
+	top := &d.stack[n]
+	nstart := d.TokenStart + 1
+	top.start, top.end, top.colon, top.ns = int32(nstart), int32(nstart+len(qname)), int32(colon), int32(nsi)
+	d.depth++
+	d.seen = true
+	d.selfClose = selfClose
+	return StartElement, nil
+}
+
+// declareAndResolve records the namespace declarations among d.Attrs and
+// resolves the prefixes of the other attributes.
+func (d *Decoder) declareAndResolve() error {
 	depth := d.depth
 	for i := range d.Attrs {
 		a := &d.Attrs[i]
 		switch {
 		case a.Name.Prefix == "" && a.Name.Local == "xmlns":
-			d.ns = append(d.ns, nsBinding{prefix: "", uri: a.Value, depth: depth})
+			d.ns = append(d.ns, nsBinding{prefix: "", uri: d.intern(a.Value), depth: depth})
 			a.Name.Space = XMLNS
 		case a.Name.Prefix == "xmlns":
 			if a.Value == "" {
-				return EOF, d.errf("empty namespace for prefix %s", a.Name.Local)
+				return d.errf("empty namespace for prefix %s", a.Name.Local)
 			}
-			d.ns = append(d.ns, nsBinding{prefix: a.Name.Local, uri: a.Value, depth: depth})
+			d.ns = append(d.ns, nsBinding{prefix: a.Name.Local, uri: d.intern(a.Value), depth: depth})
 			a.Name.Space = XMLNS
 		}
 	}
@@ -477,69 +671,89 @@ func (d *Decoder) startTag() (Kind, error) {
 		}
 		uri, ok := d.lookupNS(a.Name.Prefix)
 		if !ok {
-			return EOF, d.errf("undeclared namespace prefix %q on attribute %s", a.Name.Prefix, a.Name.Local)
+			return d.errf("undeclared namespace prefix %q on attribute %s", a.Name.Prefix, a.Name.Local)
 		}
 		a.Name.Space = uri
 	}
-	// Duplicate attributes (by resolved name).
-	for i := 1; i < len(d.Attrs); i++ {
-		for j := 0; j < i; j++ {
-			if d.Attrs[i].Name.Local == d.Attrs[j].Name.Local && d.Attrs[i].Name.Space == d.Attrs[j].Name.Space &&
-				(d.Attrs[i].Name.Space != XMLNS || d.Attrs[i].Name.Prefix == d.Attrs[j].Name.Prefix) {
-				return EOF, d.errf("duplicate attribute %s on <%s>", d.Attrs[i].Name.Local, qname)
-			}
+	return nil
+}
+
+// intern returns the URI of a binding in scope equal to uri, if there is
+// one, so that elements in the same namespace carry the same string and
+// comparing their Space costs a pointer comparison.
+func (d *Decoder) intern(uri string) string {
+	for i := len(d.ns) - 1; i >= 0; i-- {
+		if d.ns[i].uri == uri {
+			return d.ns[i].uri
 		}
 	}
-	p, l := splitQName(qname)
-	uri, ok := d.lookupNS(p)
-	if !ok {
-		return EOF, d.errf("undeclared namespace prefix %q on <%s>", p, qname)
-	}
-	d.Name = Name{Space: uri, Local: l, Prefix: p}
-	d.stack = append(d.stack, d.Name)
-	d.depth++
-	d.seen = true
-	d.selfClose = selfClose
-	return StartElement, nil
+	return uri
 }
 
 func (d *Decoder) endTag() (Kind, error) {
 	d.TokenStart = d.pos
 	d.pos += 2
-	qname, err := d.readName()
-	if err != nil {
-		return EOF, err
-	}
-	d.skipSpace()
-	if d.pos >= len(d.s) || d.s[d.pos] != '>' {
-		return EOF, d.errf("unterminated end tag </%s", qname)
-	}
-	d.pos++
 	if d.depth == 0 {
+		qname, _, err := d.readName()
+		if err != nil {
+			return EOF, err
+		}
 		return EOF, d.errf("end tag </%s> without a start tag", qname)
 	}
-	top := d.stack[len(d.stack)-1]
-	p, l := splitQName(qname)
-	if l != top.Local || p != top.Prefix {
-		return EOF, d.errf("end tag </%s> does not match <%s>", qname, joinQName(top.Prefix, top.Local))
+	// The end tag must repeat the open element's name exactly: compare the
+	// bytes rather than reading a name.
+	o := &d.stack[len(d.stack)-1]
+	s := d.s
+	top := s[o.start:o.end]
+	if p := d.pos + len(top); p <= len(s) && s[d.pos:p] == top && (p == len(s) || !isNameByte(s[p])) {
+		d.pos = p
+	} else {
+		qname, _, err := d.readName()
+		if err != nil {
+			return EOF, err
+		}
+		return EOF, d.errf("end tag </%s> does not match <%s>", qname, top)
 	}
+	if d.pos < len(s) && s[d.pos] != '>' {
+		d.skipSpace()
+	}
+	if d.pos >= len(s) || s[d.pos] != '>' {
+		return EOF, d.errf("unterminated end tag </%s", top)
+	}
+	d.pos++
 	return d.end()
 }
 
-func joinQName(prefix, local string) string {
-	if prefix == "" {
-		return local
+// setName sets n, skipping the fields that already hold the value (the
+// namespace and prefix rarely change from one element to the next, and
+// namespaces are interned): each store saved is a GC write barrier saved.
+func setName(n *Name, space, local, prefix string) {
+	if n.Space != space { // interned: usually the same pointer, compared at once
+		n.Space = space
 	}
-	return prefix + ":" + local
+	n.Local = local
+	if n.Prefix != prefix {
+		n.Prefix = prefix
+	}
 }
 
 // end pops the current element.
 func (d *Decoder) end() (Kind, error) {
-	d.Name = d.stack[len(d.stack)-1]
+	top := &d.stack[len(d.stack)-1]
+	qname := d.s[top.start:top.end]
+	space := ""
+	if top.ns >= 0 {
+		space = d.ns[top.ns].uri
+	}
+	if top.colon > 0 {
+		setName(&d.Name, space, qname[top.colon+1:], qname[:top.colon])
+	} else {
+		setName(&d.Name, space, qname, "")
+	}
 	d.stack = d.stack[:len(d.stack)-1]
 	d.depth--
-	for len(d.ns) > 0 && d.ns[len(d.ns)-1].depth >= d.depth {
-		d.ns = d.ns[:len(d.ns)-1]
+	for n := len(d.ns); n > 1 && d.ns[n-1].depth >= d.depth; n-- {
+		d.ns = d.ns[:n-1]
 	}
 	if d.depth == 0 {
 		d.rootOK = true
@@ -577,33 +791,46 @@ func (d *Decoder) InScope() map[string]string {
 	return m
 }
 
+// attrValue decodes an attribute value that holds references, white space
+// to normalise or characters to refuse.
+func attrValue(raw string, offset int) (string, error) {
+	special := attrSpecial(raw)
+	if special&hasLT != 0 {
+		return "", &Error{Offset: offset + strings.IndexByte(raw, '<'), Msg: "'<' in an attribute value"}
+	}
+	val, err := unescape(raw, offset)
+	if err != nil {
+		return "", err
+	}
+	if special&hasWS != 0 {
+		val = normalizeAttr(val, raw)
+	}
+	return val, nil
+}
+
 const (
 	hasLT = 1 << iota
 	hasAmp
 	hasWS
 )
 
-// attrSpecial scans an attribute value once for what needs attention.
+// attrSpecial reports what in an attribute value needs attention ('<', '&',
+// literal tabs and line ends).
 func attrSpecial(s string) int {
 	f := 0
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<':
-			f |= hasLT
-		case '&':
-			f |= hasAmp
-		case '\t', '\r', '\n':
-			f |= hasWS
-		}
+		f |= int(attrClass[s[i]])
 	}
 	return f
 }
+
+var attrClass = [256]uint8{'<': hasLT, '&': hasAmp, '\t': hasWS, '\n': hasWS, '\r': hasWS}
 
 // normalizeAttr applies XML attribute-value normalisation for literal
 // whitespace characters (tab, CR, LF become spaces); character references
 // keep the character they name. It returns val unchanged when raw has none.
 func normalizeAttr(val, raw string) string {
-	if strings.IndexAny(raw, "\t\r\n") < 0 {
+	if !strings.ContainsAny(raw, "\t\r\n") {
 		return val
 	}
 	if strings.IndexByte(raw, '&') < 0 {
@@ -643,10 +870,11 @@ func normalizeAttr(val, raw string) string {
 // unescape decodes the predefined entities and character references in s.
 // Line ends are normalised to \n as XML requires.
 func unescape(s string, offset int) (string, error) {
-	amp := strings.IndexByte(s, '&')
-	cr := strings.IndexByte(s, '\r')
-	if amp < 0 && cr < 0 {
+	if !textSpecial(s) {
 		return s, nil
+	}
+	if j := badControl(s); j >= 0 {
+		return "", &Error{Offset: offset + j, Msg: "invalid UTF-8 or a character XML does not allow"}
 	}
 	var b strings.Builder
 	b.Grow(len(s))

@@ -250,3 +250,58 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestSkipSpace: with SkipSpace set, white space between elements makes no
+// token; text with anything else in it comes whole, leading space included;
+// the setting can change from one token to the next.
+func TestSkipSpace(t *testing.T) {
+	doc := "<a>\n  <b> x </b>\n  <c>  </c>\n</a>"
+	d := NewDecoder([]byte(doc), Limits{})
+	d.SkipSpace = true
+	var got []string
+	for {
+		if d.Depth() == 2 && d.Name.Local == "c" {
+			d.SkipSpace = false // keep c's white space
+		}
+		k, err := d.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == EOF {
+			break
+		}
+		switch k {
+		case StartElement:
+			got = append(got, "<"+d.Name.Local)
+		case EndElement:
+			got = append(got, "/"+d.Name.Local)
+			d.SkipSpace = true
+		case Text:
+			got = append(got, fmt.Sprintf("%q", d.Text))
+		}
+	}
+	want := `<a <b " x " /b <c "  " /c /a`
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// TestControlCharactersRefused: the characters XML does not allow are
+// refused wherever they appear (text, attribute values, comments, CDATA,
+// processing instructions), and U+FFFE / U+FFFF too.
+func TestControlCharactersRefused(t *testing.T) {
+	for _, doc := range []string{
+		"<a>\x01</a>", "<a x=\"\x02\"/>", "<a><!-- \x03 --></a>", "<a><![CDATA[\x04]]></a>", "<?pi \x05?><a/>",
+		"<a>\uFFFE</a>", "<a x=\"\uFFFF\"/>", "<a>a&amp;\x06</a>", "<a x=\"&amp;\x07\"/>",
+	} {
+		d := NewDecoder([]byte(doc), Limits{})
+		d.SkipSpace = true
+		if _, err := tokens(d); err == nil {
+			t.Errorf("%q accepted", doc)
+		}
+	}
+	// Tab, line feed and carriage return are allowed.
+	if _, err := tokens(NewDecoder([]byte("<a x=\"\t\r\n\">\t\r\n</a>"), Limits{})); err != nil {
+		t.Error(err)
+	}
+}

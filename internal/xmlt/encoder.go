@@ -61,14 +61,21 @@ func AppendEscapedAttr(b []byte, s string) []byte {
 // ValidText reports whether s holds only characters XML 1.0 allows
 // (no control characters other than tab, CR and LF; valid UTF-8).
 func ValidText(s string) bool {
-	const hi = 0x8080808080808080
-	const lo = 0x0101010101010101
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	for i := 0; i < len(s); {
-		// Fast path: eight ASCII bytes, none a control character.
+		// Fast path: eight ASCII bytes at a time; a word holding a control
+		// character (usually a line end) is checked byte by byte.
 		if i+8 <= len(s) {
 			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if w&hi == 0 && (w-lo*0x20)&^w&hi == 0 {
+			if w&hi == 0 {
+				if (w-lo*0x20)&^w&hi != 0 {
+					for _, c := range []byte(s[i : i+8]) {
+						if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+							return false
+						}
+					}
+				}
 				i += 8
 				continue
 			}

@@ -2,7 +2,12 @@
 // 4.2.00 XML schemas, so that the typed values cover every element the
 // schemas allow, in the schemas' order (which keeps encoded output valid).
 //
-//	go run ./internal/mimgen -mim ../../../shared/fixtures/hl7v3/mim -o mim_gen.go
+//	go run ./internal/mimgen -mim ../../../shared/fixtures/hl7v3/mim -o mim_gen.go -codec codec_gen.go
+//
+// It writes two files: mim_gen.go, one Go type per MIM class, and
+// codec_gen.go, the methods that read and write every type (those of
+// mim_gen.go and the hand-written datatypes.go), generated from their hl7
+// struct tags so that the codec needs no reflection.
 //
 // It understands the subset of XML Schema the MIM uses: named complex types
 // with sequences, choices, group references, xs:any, anonymous complex types
@@ -69,6 +74,15 @@ var insertions = map[string][]struct {
 	},
 }
 
+// appendings add elements at the end of a type: the date of the previous
+// issue of a repeat prescription, which the Spine's release stylesheet
+// (parentPrescription2_Release.xsl) writes last in pertinentPrescription.
+var appendings = map[string][]field{
+	"PORX_MT132004UK31.Prescription": {
+		{XMLName: "predecessor", Type: "Released.Predecessor", Min: 0, Max: 1},
+	},
+}
+
 // synthetic holds the hand-described classes of PORX_MT122003UK32.
 var synthetic = map[string]*ctype{
 	"Released.PertinentInformation10": relationship("pertinentPrescriptionStatus", "Released.PrescriptionStatus"),
@@ -78,6 +92,8 @@ var synthetic = map[string]*ctype{
 	"Released.PrescriptionStatus":     observation("CD"),
 	"Released.ItemStatus":             observation("CD"),
 	"Released.ExemptionInfo":          observation("TS"),
+	"Released.Predecessor":            relationship("priorPreviousIssueDate", "Released.PreviousIssueDate"),
+	"Released.PreviousIssueDate":      observation("TS"),
 }
 
 func relationship(target, typ string) *ctype {
@@ -120,6 +136,7 @@ type ctype struct {
 	File   string
 	Fields []field
 	Attrs  []attr
+	OneOf  [][]string // required choices: one of these elements must be present
 	Doc    string
 	sig    string
 }
@@ -132,22 +149,43 @@ type gen struct {
 
 func main() {
 	mim := flag.String("mim", "", "the MIM folder (with Schemas/, dt/, voc/)")
-	out := flag.String("o", "mim_gen.go", "output file")
+	out := flag.String("o", "mim_gen.go", "output file for the types")
+	codecOut := flag.String("codec", "codec_gen.go", "output file for the codec")
+	dtFile := flag.String("datatypes", "datatypes.go", "the hand-written datatypes")
 	flag.Parse()
 	if *mim == "" {
 		log.Fatal("mimgen: -mim is required")
 	}
+	dt, err := os.ReadFile(*dtFile)
+	if err != nil {
+		log.Fatalf("mimgen: %v", err)
+	}
+	types, codec, err := generate(*mim, dt)
+	if err != nil {
+		log.Fatalf("mimgen: %v", err)
+	}
+	if err := os.WriteFile(*out, types, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*codecOut, codec, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// generate returns the two generated files from the MIM folder and the
+// source of the hand-written datatypes.
+func generate(mim string, datatypes []byte) (types, codec []byte, err error) {
 	g := &gen{types: map[string]*ctype{}, groups: map[string]*etree.Element{}}
-	files, err := filepath.Glob(filepath.Join(*mim, "Schemas", "*.xsd"))
+	files, err := filepath.Glob(filepath.Join(mim, "Schemas", "*.xsd"))
 	if err != nil || len(files) == 0 {
-		log.Fatalf("mimgen: no schemas under %s", *mim)
+		return nil, nil, fmt.Errorf("no schemas under %s", mim)
 	}
 	sort.Strings(files)
 	docs := map[string]*etree.Element{}
 	for _, f := range files {
 		doc := etree.NewDocument()
 		if err := doc.ReadFromFile(f); err != nil {
-			log.Fatalf("mimgen: %v", err)
+			return nil, nil, err
 		}
 		docs[f] = doc.Root()
 		for _, grp := range doc.Root().SelectElements("group") {
@@ -156,7 +194,7 @@ func main() {
 	}
 	for _, f := range files {
 		if err := g.load(f, docs[f]); err != nil {
-			log.Fatalf("mimgen: %s: %v", f, err)
+			return nil, nil, fmt.Errorf("%s: %w", f, err)
 		}
 	}
 	for n, t := range synthetic {
@@ -167,23 +205,40 @@ func main() {
 	for tn, ins := range insertions {
 		t := g.types[tn]
 		if t == nil {
-			log.Fatalf("mimgen: insertion into unknown type %s", tn)
+			return nil, nil, fmt.Errorf("insertion into unknown type %s", tn)
 		}
 		for _, in := range ins {
 			i := indexOf(t.Fields, in.after)
 			if i < 0 {
-				log.Fatalf("mimgen: %s has no element %s to insert after", tn, in.after)
+				return nil, nil, fmt.Errorf("%s has no element %s to insert after", tn, in.after)
 			}
 			t.Fields = append(t.Fields[:i+1], append([]field{in.f}, t.Fields[i+1:]...)...)
 		}
 	}
-	src, err := g.emit()
+	for tn, fs := range appendings {
+		t := g.types[tn]
+		if t == nil {
+			return nil, nil, fmt.Errorf("appending to unknown type %s", tn)
+		}
+		t.Fields = append(t.Fields, fs...)
+	}
+	types, err = g.emit()
 	if err != nil {
-		log.Fatalf("mimgen: %v", err)
+		return nil, nil, err
 	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		log.Fatal(err)
+	structs, err := parseStructs(types, datatypes)
+	if err != nil {
+		return nil, nil, err
 	}
+	var messages []string
+	for _, in := range interactions {
+		messages = append(messages, goName(in+".Message"))
+	}
+	codec, err = emitCodec(structs, messages)
+	if err != nil {
+		return nil, nil, fmt.Errorf("codec: %w", err)
+	}
+	return types, codec, nil
 }
 
 func indexOf(fs []field, name string) int {
@@ -228,7 +283,7 @@ func (g *gen) complexType(ct *etree.Element, name string) (*ctype, error) {
 	for _, c := range ct.ChildElements() {
 		switch c.Tag {
 		case "sequence", "choice":
-			if err := g.particles(t, c, name, c.Tag == "choice", false); err != nil {
+			if err := g.particles(t, c, name, false, false); err != nil {
 				return nil, err
 			}
 		case "attribute":
@@ -245,12 +300,16 @@ func (g *gen) complexType(ct *etree.Element, name string) (*ctype, error) {
 	for _, a := range t.Attrs {
 		fmt.Fprintf(&sig, "@%s:%v;", a.Name, a.Required)
 	}
+	fmt.Fprintf(&sig, "%v", t.OneOf)
 	t.sig = sig.String()
 	return t, nil
 }
 
-// particles appends the elements of a sequence or choice to t. Inside a
-// choice every element is optional; inside a repeated choice, repeated.
+// particles appends the elements of a sequence or choice to t. optional
+// says the enclosing particle may be absent. Inside a choice every element
+// is optional on its own, but a required choice (one not inside anything
+// optional) of plain elements needs one of them: that is recorded as a
+// one-of group the codec checks. Inside a repeated particle, elements repeat.
 func (g *gen) particles(t *ctype, p *etree.Element, owner string, optional, repeated bool) error {
 	if p.Tag == "choice" || p.Tag == "sequence" {
 		if occurs(p, "minOccurs") == 0 {
@@ -259,6 +318,23 @@ func (g *gen) particles(t *ctype, p *etree.Element, owner string, optional, repe
 		if occurs(p, "maxOccurs") != 1 {
 			repeated = true
 		}
+	}
+	requiredChoice := p.Tag == "choice" && !optional
+	var alternatives []string
+	childOptional := optional || p.Tag == "choice"
+	for _, c := range p.ChildElements() {
+		if c.Tag != "element" && c.Tag != "annotation" {
+			requiredChoice = false // only choices of plain elements are checked
+		}
+		if c.Tag == "element" {
+			alternatives = append(alternatives, c.SelectAttrValue("name", ""))
+			if occurs(c, "minOccurs") == 0 {
+				requiredChoice = false // an alternative that may be absent satisfies it
+			}
+		}
+	}
+	if requiredChoice && len(alternatives) > 1 {
+		t.OneOf = append(t.OneOf, alternatives)
 	}
 	for _, c := range p.ChildElements() {
 		switch c.Tag {
@@ -282,7 +358,7 @@ func (g *gen) particles(t *ctype, p *etree.Element, owner string, optional, repe
 					f.Type = an
 				}
 			}
-			if optional || p.Tag == "choice" {
+			if childOptional {
 				f.Min = 0
 			}
 			if repeated {
@@ -310,13 +386,13 @@ func (g *gen) particles(t *ctype, p *etree.Element, owner string, optional, repe
 			}
 			for _, gc := range grp.ChildElements() {
 				if gc.Tag == "sequence" || gc.Tag == "choice" {
-					if err := g.particles(t, gc, owner, optional || occurs(c, "minOccurs") == 0, repeated || occurs(c, "maxOccurs") != 1); err != nil {
+					if err := g.particles(t, gc, owner, childOptional || occurs(c, "minOccurs") == 0, repeated || occurs(c, "maxOccurs") != 1); err != nil {
 						return err
 					}
 				}
 			}
 		case "choice", "sequence":
-			if err := g.particles(t, c, owner, optional || c.Tag == "choice", repeated); err != nil {
+			if err := g.particles(t, c, owner, childOptional, repeated); err != nil {
 				return err
 			}
 		case "any":
@@ -452,6 +528,13 @@ func (g *gen) emit() ([]byte, error) {
 			tag := f.XMLName
 			if f.Min > 0 {
 				tag += ",req"
+			}
+			for gi, grp := range t.OneOf {
+				for _, n := range grp {
+					if n == f.XMLName {
+						tag += fmt.Sprintf(",oneof%d", gi+1)
+					}
+				}
 			}
 			switch {
 			case f.Max == -1 || f.Max > 1:
