@@ -310,7 +310,7 @@ func TestNotificationMapsToRx(t *testing.T) {
 	if in.NotificationID != id || in.MessageID != id || in.PrescriptionID != r.PrescriptionID || in.PrescriptionUUID != r.UUID ||
 		in.NHSNumber != "9449304106" || in.DispenserODS != "FA565" || in.SenderODS != "FA565" ||
 		in.PrescriptionStatus != StatusPartial || in.DispenseTime != "20250303120000" ||
-		in.ReleaseResponseRef != r.ResponseID || in.ReplacementOf != "" || in.PrescriberODS != PricingAuthorityODS {
+		in.ReleaseResponseRef != r.ResponseID || in.ReplacementOf != "" || in.RecipientODS != PricingAuthorityODS {
 		t.Errorf("mapped header %+v", in)
 	}
 	wantItems := []rx.DispensedItem{
@@ -414,7 +414,7 @@ func TestClaimMapsToRx(t *testing.T) {
 	}
 	v := m.Payload().(*hl7v3.PORX_MT142001UK31_DispenseClaim).View()
 	if v.ChargeExemption.Code != "0004" || v.ExemptionEvidence != "ES" || v.ReleaseResponseID != r.ResponseID ||
-		v.PrescriberODS != PricingAuthorityODS {
+		v.RecipientODS != PricingAuthorityODS {
 		t.Errorf("claim view %+v", v)
 	}
 	c := m.Payload().(*hl7v3.PORX_MT142001UK31_DispenseClaim)

@@ -234,9 +234,9 @@ func TestReleaseRejectionsAreTheSpines(t *testing.T) {
 		ack    string
 	}{
 		{"CHAIN033_PORX_IN110101UK30_Response.xml", epserr.RejectNoMoreNominated, "AA"},
-		{"CHAIN049_PORX_IN110101UK30_Response.xml", epserr.RejectCancelled, "ER"},
-		{"CHAIN050_PORX_IN110101UK30_Response.xml", epserr.RejectExpired, "ER"},
-		{"CHAIN051_PORX_IN110101UK30_Response.xml", epserr.RejectNotFound, "ER"},
+		{"CHAIN049_PORX_IN110101UK30_Response.xml", epserr.RejectCancelled, "AA"},
+		{"CHAIN050_PORX_IN110101UK30_Response.xml", epserr.RejectExpired, "AA"},
+		{"CHAIN051_PORX_IN110101UK30_Response.xml", epserr.RejectNotFound, "AA"},
 		{"CHAIN052_PORX_IN110101UK30_Response.xml", epserr.RejectWithAnother, "ER"},
 	} {
 		spine, _, err := DecodeLenient(testutil.ReadFixture(t, "hl7v3", "nhs-test-bench", "spine-answers", c.answer))
@@ -264,6 +264,11 @@ func TestReleaseRejectionsAreTheSpines(t *testing.T) {
 		if a, b := elementShape(treeOf(t, spine.Encode())), elementShape(treeOf(t, ours.Encode())); a != b {
 			t.Errorf("%s: element structure differs from the Spine's:\n%s", c.answer, firstDiff(a, b))
 		}
+	}
+	// 0005 is at the error level too (CHAIN053, whose text and performer are
+	// a copy of 0004's in the simulator's template).
+	if h := NewReleaseRejection(testWrapper, "REF", "REQ", epserr.RejectDispensed, "").Header(); h.AckType != "ER" {
+		t.Errorf("0005: ack %s, want ER", h.AckType)
 	}
 	// 0004 with only the ODS code still names the dispenser, and validates.
 	m := NewReleaseRejection(testWrapper, "REF", "REQ", epserr.RejectWithAnother, "FH878")

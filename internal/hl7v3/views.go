@@ -196,7 +196,7 @@ type DispenseView struct {
 	PrescriptionID     string
 	PrescriptionUUID   string // inFulfillmentOf/priorOriginalPrescriptionRef
 	NHSNumber          string
-	PrescriberODS      string // primaryInformationRecipient
+	RecipientODS       string // primaryInformationRecipient: the pricing authority in real messages
 	Dispenser          Person // author (notification) or legalAuthenticator (claim)
 	DispenseTime       string // its time
 	PrescriptionStatus Coded  // 2.16.840.1.113883.2.1.3.2.4.16.35
@@ -256,7 +256,7 @@ func (n *PORX_MT024001UK31_DispenseNotification) View() DispenseView {
 		PrescriptionID:     prescriptionID(h.PertinentInformation4.PertinentPrescriptionID.Value),
 		PrescriptionUUID:   h.InFulfillmentOf.PriorOriginalPrescriptionRef.ID.Root,
 		NHSNumber:          n.RecordTarget.Patient.ID.Extension,
-		PrescriberODS:      agentOrgODS(&n.PrimaryInformationRecipient.AgentOrg),
+		RecipientODS:       agentOrgODS(&n.PrimaryInformationRecipient.AgentOrg),
 		Dispenser:          agentPersonView3(&h.Author.AgentPerson),
 		DispenseTime:       h.Author.Time.Value,
 		PrescriptionStatus: coded(h.PertinentInformation3.PertinentPrescriptionStatus.Value),
@@ -305,7 +305,7 @@ func (c *PORX_MT142001UK31_DispenseClaim) View() DispenseView {
 	v := DispenseView{ID: c.ID.Root, EffectiveTime: c.EffectiveTime.Value,
 		PrescriptionID:     prescriptionID(h.PertinentInformation4.PertinentPrescriptionID.Value),
 		PrescriptionUUID:   h.InFulfillmentOf.PriorOriginalPrescriptionRef.ID.Root,
-		PrescriberODS:      agentOrgODS(&c.PrimaryInformationRecipient.AgentOrg),
+		RecipientODS:       agentOrgODS(&c.PrimaryInformationRecipient.AgentOrg),
 		Dispenser:          agentPersonView3(&h.LegalAuthenticator.AgentPerson),
 		DispenseTime:       h.LegalAuthenticator.Time.Value,
 		PrescriptionStatus: coded(h.PertinentInformation3.PertinentPrescriptionStatus.Value),

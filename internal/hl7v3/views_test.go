@@ -36,7 +36,7 @@ func TestCancelRequestView(t *testing.T) {
 
 func TestDispenseViews(t *testing.T) {
 	dn := sample(t, "PORX_IN080101UK31-dispense-notification.xml").Payload().(*PORX_MT024001UK31_DispenseNotification).View()
-	if dn.PrescriptionID != "A0548B-A99968-451485" || dn.PrescriptionStatus.Code != "0006" || dn.PrescriberODS != "T1450" ||
+	if dn.PrescriptionID != "A0548B-A99968-451485" || dn.PrescriptionStatus.Code != "0006" || dn.RecipientODS != "T1450" ||
 		dn.Dispenser.OrgODS != "VNE51" || dn.NHSNumber != "9449304106" || len(dn.LineItems) != 2 {
 		t.Fatalf("%+v", dn)
 	}

@@ -19,7 +19,7 @@ func cancellationOf(c CancelRequest, now time.Time) Cancellation {
 	return Cancellation{
 		ID: c.RequestID, MessageID: c.MessageID, LineItemID: strings.ToUpper(c.LineItemID),
 		ODS: c.SenderODS, ASID: c.SenderASID, RoleProfile: c.AuthorRoleProfile, SDSUser: c.AuthorSDSUser,
-		Name: c.AuthorName, ReasonCode: c.ReasonCode, ReasonText: c.ReasonText, Time: t, Received: fmtTime(now),
+		Code: c.AuthorCode, Name: c.AuthorName, ReasonCode: c.ReasonCode, ReasonText: c.ReasonText, Time: t, Received: fmtTime(now),
 	}
 }
 

@@ -325,6 +325,20 @@ func TestWithdraw(t *testing.T) {
 				return w.withdraw(pharmacyB, WithdrawLast, w.rec.Issues[0].Dispense.LastNotificationID)
 			},
 			ack: AckError, codes: []string{d + "/0004"}},
+		{name: "naming no organisation, from another system: 16.34/0004 (decision W1)",
+			given: dispensed(1),
+			when: func(w *world) any {
+				wd := w.withdraw("", WithdrawLast, w.rec.Issues[0].Dispense.LastNotificationID)
+				wd.SenderASID = "230811201999"
+				return wd
+			},
+			ack: AckError, codes: []string{d + "/0004"}},
+		{name: "naming no organisation, from the system it was released to",
+			given: dispensed(1),
+			when: func(w *world) any {
+				return w.withdraw("", WithdrawLast, w.rec.Issues[0].Dispense.LastNotificationID)
+			},
+			ack: AckAccepted, stored: true, statuses: []string{"0002"}},
 		{name: "repeat dispensing: back only to 0003, the released next issue taken back (decision 12)",
 			given: rdSecondIssueWaiting,
 			when: func(w *world) any {

@@ -91,7 +91,10 @@ type CancelRequest struct {
 	ReasonText                                   string
 	EffectiveTime                                string // YYYYMMDDhhmmss
 	AuthorRoleProfile, AuthorSDSUser, AuthorName string
-	ResponsibleODS                               string
+	// AuthorCode is the prescriber's professional code (agentPerson/id
+	// whose root is not the SDS user root), "" if none.
+	AuthorCode     string
+	ResponsibleODS string
 }
 
 // PatientReleaseRequest asks for one prescription by ID (PORX_IN132004).
@@ -145,15 +148,21 @@ type DispensedItem struct {
 // one when ReplacementOf is set.
 type DispenseNotification struct {
 	Meta
-	NotificationID     string // DispenseNotification id (the DN GUID a withdraw names)
-	PrescriptionID     string
-	PrescriptionUUID   string
-	NHSNumber          string
-	PrescriberODS      string // primaryInformationRecipient
+	NotificationID   string // DispenseNotification id (the DN GUID a withdraw names)
+	PrescriptionID   string
+	PrescriptionUUID string
+	NHSNumber        string
+	// RecipientODS is primaryInformationRecipient: the organisation the
+	// notification is for, in real messages the pricing authority (T1450,
+	// NHSBSA), not the prescriber.
+	RecipientODS       string
 	DispenserODS       string // supply header author's organisation ("" = Meta.SenderODS)
 	PrescriptionStatus string // 16.35 as the dispenser says
-	DispenseTime       string // YYYYMMDDhhmmss (supply header author time)
-	RepeatLow          int    // issue number, 0 when absent
+	// DispenseTime is YYYYMMDDhhmmss: the DispenseNotification's own
+	// effectiveTime, what the Spine's schematron reports as
+	// dispenseNotificationTime (the supply header author time is not read).
+	DispenseTime       string
+	RepeatLow          int // issue number, 0 when absent
 	RepeatHigh         int
 	ReplacementOf      string // the DN this amends (replacementOf/priorMessageRef), "" if none
 	ReleaseResponseRef string
@@ -171,7 +180,7 @@ type DispenseClaim struct {
 	NHSNumber          string
 	DispenserODS       string
 	PrescriptionStatus string
-	ClaimTime          string // YYYYMMDDhhmmss (legalAuthenticator time)
+	ClaimTime          string // YYYYMMDDhhmmss: the DispenseClaim's effectiveTime (the schematron's dispenseClaimTime)
 	RepeatLow          int
 	RepeatHigh         int
 	ReplacementOf      string

@@ -212,6 +212,7 @@ type Cancellation struct {
 	ASID          string `json:"asid,omitempty"` // where a subsequent response goes
 	RoleProfile   string `json:"roleProfile,omitempty"`
 	SDSUser       string `json:"sdsUser,omitempty"`
+	Code          string `json:"code,omitempty"` // the canceller's professional code
 	Name          string `json:"name,omitempty"`
 	ReasonCode    string `json:"reasonCode,omitempty"`
 	ReasonText    string `json:"reasonText,omitempty"`

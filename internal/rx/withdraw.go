@@ -100,6 +100,11 @@ func withdraw(cfg Config, rec *Record, in DispenserWithdraw, now time.Time) (Out
 		return Outcome{Answer: refuse(epserr.NotLastDispense)}, nil
 	case sender != "" && target.Dispense.DispenserODS != "" && !strings.EqualFold(sender, target.Dispense.DispenserODS):
 		return Outcome{Answer: refuse(epserr.RejectWithAnother)}, nil
+	case sender == "" && in.SenderASID != "" && target.Dispense.DispenserASID != "" && in.SenderASID != target.Dispense.DispenserASID:
+		// Decision W1: an ETPWithdraw names no organisation (its author is an
+		// SDS person alone), so the sending system stands for the dispenser:
+		// it must be the system the issue was released to.
+		return Outcome{Answer: refuse(epserr.RejectWithAnother)}, nil
 	}
 	key := target.Dispense.LastNotificationID
 	if in.WithdrawType == WithdrawAll {

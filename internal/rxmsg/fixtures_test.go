@@ -229,7 +229,7 @@ func TestFixtureValues(t *testing.T) {
 	}
 	dn := read("PORX_IN080101UK31-dispense-notification.xml").(rx.DispenseNotification)
 	if dn.PrescriptionID != "A0548B-A99968-451485" || dn.PrescriptionStatus != "0006" || dn.DispenserODS != "VNE51" ||
-		dn.PrescriberODS != "T1450" || len(dn.Items) != 2 || dn.Items[1].Quantity != "28" || dn.Items[1].UnitCode != "428673006" ||
+		dn.RecipientODS != "T1450" || len(dn.Items) != 2 || dn.Items[1].Quantity != "28" || dn.Items[1].UnitCode != "428673006" ||
 		dn.Items[0].ID != "A54219B8-F741-4C47-B662-E4F8DFA49AB6" || dn.DispenseTime != "20210507144729" {
 		t.Errorf("dispense notification: %+v", dn)
 	}

@@ -130,4 +130,3 @@ func TestReusedMessageID(t *testing.T) {
 		t.Fatalf("reused ID: %v %+v", err, out.Answer)
 	}
 }
-

@@ -253,66 +253,90 @@ func ii(id *hl7v3.II) string {
 	return id.Extension
 }
 
+// agent is who an AgentPerson names: the organisation, the role profile,
+// the person (SDS user ID or professional code) and their name.
+type agent struct {
+	ods, roleProfile, sdsUser, code, name string
+}
+
+// personID sorts AgentPerson/agentPerson/id by its root: an SDS user ID
+// (1.2.826.0.1285.0.2.0.65, what pharmacy systems write there) or, with any
+// other root, a professional code (GMC, NMC, GPhC, prescribing code: what
+// prescribing systems write, root …0.2.1.54).
+func personID(id *hl7v3.II) (sdsUser, code string) {
+	if id == nil {
+		return "", ""
+	}
+	if id.Root == hl7v3.RootSDSUser {
+		return id.Extension, ""
+	}
+	return "", id.Extension
+}
+
 // agent03 reads a dispenser's AgentPerson (UKCT_MT120201UK03).
-func agent03(ap *hl7v3.UKCT_MT120201UK03_AgentPerson) (ods, roleProfile, sdsUser, name string) {
-	roleProfile = ii(ap.ID)
+func agent03(ap *hl7v3.UKCT_MT120201UK03_AgentPerson) agent {
+	a := agent{roleProfile: ii(ap.ID)}
 	if ap.AgentPersonSDS != nil {
-		sdsUser = ap.AgentPersonSDS.ID.Extension
+		a.sdsUser = ap.AgentPersonSDS.ID.Extension
 	}
 	if p := ap.AgentPerson; p != nil {
-		if sdsUser == "" {
-			sdsUser = ii(p.ID)
+		user, code := personID(p.ID)
+		if a.sdsUser == "" {
+			a.sdsUser = user
 		}
+		a.code = code
 		if p.Name != nil {
-			name = strings.TrimSpace(p.Name.String())
+			a.name = strings.TrimSpace(p.Name.String())
 		}
 	}
 	if o := ap.RepresentedOrganization; o != nil {
-		ods = ii(o.ID)
+		a.ods = ii(o.ID)
 	}
-	if ods == "" && ap.RepresentedOrganizationSDS != nil {
-		ods = ap.RepresentedOrganizationSDS.ID.Extension
+	if a.ods == "" && ap.RepresentedOrganizationSDS != nil {
+		a.ods = ap.RepresentedOrganizationSDS.ID.Extension
 	}
-	return
+	return a
 }
 
 // agent04 reads a prescriber's AgentPerson (UKCT_MT120201UK04).
-func agent04(ap *hl7v3.UKCT_MT120201UK04_AgentPerson) (ods, roleProfile, sdsUser, name string) {
-	roleProfile = ii(ap.ID)
+func agent04(ap *hl7v3.UKCT_MT120201UK04_AgentPerson) agent {
+	a := agent{roleProfile: ii(ap.ID)}
 	if ap.AgentPersonSDS != nil {
-		sdsUser = ap.AgentPersonSDS.ID.Extension
+		a.sdsUser = ap.AgentPersonSDS.ID.Extension
 	}
 	if p := ap.AgentPerson; p != nil {
-		if sdsUser == "" {
-			sdsUser = ii(p.ID)
+		user, code := personID(p.ID)
+		if a.sdsUser == "" {
+			a.sdsUser = user
 		}
+		a.code = code
 		if p.Name != nil {
-			name = strings.TrimSpace(p.Name.String())
+			a.name = strings.TrimSpace(p.Name.String())
 		}
 	}
 	if o := ap.RepresentedOrganization; o != nil {
-		ods = ii(o.ID)
+		a.ods = ii(o.ID)
 	}
-	if ods == "" && ap.RepresentedOrganizationSDS != nil {
-		ods = ap.RepresentedOrganizationSDS.ID.Extension
+	if a.ods == "" && ap.RepresentedOrganizationSDS != nil {
+		a.ods = ap.RepresentedOrganizationSDS.ID.Extension
 	}
-	return
+	return a
 }
 
 // Cancel maps a CancellationRequest payload. The reasons (up to eight) are
 // kept as the first code and all texts joined, as ESS keeps "code: text".
 func Cancel(c *hl7v3.PORX_MT135001UK32_CancellationRequest, meta rx.Meta) (rx.CancelRequest, error) {
-	ods, role, user, name := agent04(&c.Author.AgentPerson)
-	meta.SenderODS = ods
+	a := agent04(&c.Author.AgentPerson)
+	meta.SenderODS = a.ods
 	out := rx.CancelRequest{
 		Meta:              meta,
 		RequestID:         strings.ToUpper(c.ID.Root),
 		PrescriptionID:    idOf(c.PertinentInformation2.PertinentPrescriptionID.Value),
 		NHSNumber:         c.RecordTarget.Patient.ID.Extension,
 		EffectiveTime:     c.EffectiveTime.Value,
-		AuthorRoleProfile: role, AuthorSDSUser: user, AuthorName: name,
+		AuthorRoleProfile: a.roleProfile, AuthorSDSUser: a.sdsUser, AuthorCode: a.code, AuthorName: a.name,
 	}
-	out.ResponsibleODS, _, _, _ = agent04(&c.ResponsibleParty.AgentPerson)
+	out.ResponsibleODS = agent04(&c.ResponsibleParty.AgentPerson).ods
 	if c.PertinentInformation1 != nil {
 		out.LineItemID = strings.ToUpper(c.PertinentInformation1.PertinentLineItemRef.ID.Root)
 	}
@@ -337,31 +361,30 @@ func Cancel(c *hl7v3.PORX_MT135001UK32_CancellationRequest, meta rx.Meta) (rx.Ca
 
 // PatientRelease maps a PatientPrescriptionReleaseRequest payload.
 func PatientRelease(r *hl7v3.PORX_MT121002UK30_PatientPrescriptionReleaseRequest, meta rx.Meta) rx.PatientReleaseRequest {
-	ods, role, user, name := agent03(&r.Author.AgentPerson)
-	meta.SenderODS = ods
+	a := agent03(&r.Author.AgentPerson)
+	meta.SenderODS = a.ods
 	return rx.PatientReleaseRequest{
 		Meta:                 meta,
 		RequestID:            strings.ToUpper(r.ID.Root),
 		PrescriptionID:       idOf(r.PertinentInformation.PertinentPrescriptionID.Value),
 		EffectiveTime:        r.EffectiveTime.Value,
-		DispenserRoleProfile: role, DispenserSDSUser: user, DispenserName: name,
+		DispenserRoleProfile: a.roleProfile, DispenserSDSUser: a.sdsUser, DispenserName: a.name,
 	}
 }
 
 // NominatedRelease maps a NominatedPrescriptionReleaseRequest payload.
 func NominatedRelease(r *hl7v3.PORX_MT121001UK30_NominatedPrescriptionReleaseRequest, meta rx.Meta) rx.NominatedReleaseRequest {
-	ods, role, user, name := agent03(&r.Author.AgentPerson)
-	meta.SenderODS = ods
+	a := agent03(&r.Author.AgentPerson)
+	meta.SenderODS = a.ods
 	return rx.NominatedReleaseRequest{
 		Meta: meta, RequestID: strings.ToUpper(r.ID.Root), EffectiveTime: r.EffectiveTime.Value,
-		DispenserRoleProfile: role, DispenserSDSUser: user, DispenserName: name,
+		DispenserRoleProfile: a.roleProfile, DispenserSDSUser: a.sdsUser, DispenserName: a.name,
 	}
 }
 
 // Return maps a DispenseProposalReturn payload.
 func Return(r *hl7v3.PORX_MT121301UK31_DispenseProposalReturn, meta rx.Meta) (rx.DispenseProposalReturn, error) {
-	ods, _, _, _ := agent03(&r.Author.AgentPerson)
-	meta.SenderODS = ods
+	meta.SenderODS = agent03(&r.Author.AgentPerson).ods
 	out := rx.DispenseProposalReturn{
 		Meta:           meta,
 		ReturnID:       strings.ToUpper(r.ID.Root),
@@ -386,7 +409,7 @@ func Return(r *hl7v3.PORX_MT121301UK31_DispenseProposalReturn, meta rx.Meta) (rx
 // Notification maps a DispenseNotification payload.
 func Notification(d *hl7v3.PORX_MT024001UK31_DispenseNotification, meta rx.Meta) (rx.DispenseNotification, error) {
 	h := &d.PertinentInformation1.PertinentSupplyHeader
-	ods, _, _, _ := agent03(&h.Author.AgentPerson)
+	ods := agent03(&h.Author.AgentPerson).ods
 	if meta.SenderODS == "" {
 		meta.SenderODS = ods
 	}
@@ -396,9 +419,11 @@ func Notification(d *hl7v3.PORX_MT024001UK31_DispenseNotification, meta rx.Meta)
 		PrescriptionID:     idOf(h.PertinentInformation4.PertinentPrescriptionID.Value),
 		PrescriptionUUID:   strings.ToUpper(h.InFulfillmentOf.PriorOriginalPrescriptionRef.ID.Root),
 		NHSNumber:          d.RecordTarget.Patient.ID.Extension,
-		PrescriberODS:      agentOrgODS(&d.PrimaryInformationRecipient.AgentOrg),
+		RecipientODS:       agentOrgODS(&d.PrimaryInformationRecipient.AgentOrg),
 		DispenserODS:       ods,
 		PrescriptionStatus: h.PertinentInformation3.PertinentPrescriptionStatus.Value.Code,
+		// The notification's own effectiveTime: what the Spine's schematron
+		// reports as dispenseNotificationTime (Dispense_Notification_PORX_MT024001UK31.xsl).
 		DispenseTime:       d.EffectiveTime.Value,
 		ReleaseResponseRef: strings.ToUpper(d.SequelTo.PriorPrescriptionReleaseEventRef.ID.Root),
 	}
@@ -513,7 +538,7 @@ func sumQuantities(qs []quantity) (value, unit string) {
 // Claim maps a DispenseClaim payload.
 func Claim(c *hl7v3.PORX_MT142001UK31_DispenseClaim, meta rx.Meta) (rx.DispenseClaim, error) {
 	h := &c.PertinentInformation1.PertinentSupplyHeader
-	ods, _, _, _ := agent03(&h.LegalAuthenticator.AgentPerson)
+	ods := agent03(&h.LegalAuthenticator.AgentPerson).ods
 	if meta.SenderODS == "" {
 		meta.SenderODS = ods
 	}

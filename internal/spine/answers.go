@@ -43,6 +43,57 @@ func (s *Service) nack(h hl7v3.Header, id string, cause error, now time.Time) Re
 		Outcome: typeCode + " " + code.Value + " " + code.Display}
 }
 
+// refusal answers a message that was read but cannot be processed. A
+// release request is answered the way every other refused release is, with
+// a release rejection carrying the code (the Spine's
+// releaseRequest_to_releaseRejection.xsl; BENCH CHAIN054: 16.34/5000 in a
+// PORX_IN110101); anything else, and a message that could not be read as
+// its interaction at all (AR), with an acknowledgement (nack).
+func (s *Service) refusal(m *hl7v3.Message, id string, cause error, now time.Time) Reply {
+	h := m.Header()
+	if e := epserr.As(cause); e != nil && e.Kind == kindRejected {
+		return s.nack(h, id, cause, now)
+	}
+	var requestID string
+	switch p := m.Payload().(type) {
+	case *hl7v3.PORX_MT121002UK30_PatientPrescriptionReleaseRequest:
+		requestID = p.ID.Root
+	case *hl7v3.PORX_MT121001UK30_NominatedPrescriptionReleaseRequest:
+		requestID = p.ID.Root
+	case *hl7v3.PORX_MT135001UK32_CancellationRequest:
+		// A cancellation is always answered with a cancel response, its
+		// outcome in the cancel code system (17.19/5000 "Unable to process
+		// message" for one that cannot be processed), as the Spine answers
+		// every cancellation (PORX_IN050101UK31-cancel-response-error-soap.xml).
+		code := epserr.CodeOf(cause)
+		if code.System != epserr.SystemCancel {
+			code = epserr.CancelUnableToProcess.With(detailOf(cause))
+		}
+		out, err := hl7v3.NewCancelResponse(s.wrapper(h, id, now), h.MessageID, p, code, "")
+		if err != nil {
+			return s.nack(h, id, cause, now) // too broken to repeat back
+		}
+		typeCode := out.Header().AckType
+		return Reply{ID: id, MessageID: h.MessageID, Interaction: out.Interaction, Body: out.Encode(),
+			Outcome: outcome(typeCode, []epserr.Code{code})}
+	default:
+		return s.nack(h, id, cause, now)
+	}
+	code := epserr.CodeOf(cause)
+	out := hl7v3.NewReleaseRejection(s.wrapper(h, id, now), h.MessageID, requestID, code, "")
+	typeCode := out.Header().AckType
+	return Reply{ID: id, MessageID: h.MessageID, Interaction: out.Interaction, Body: out.Encode(),
+		Outcome: outcome(typeCode, []epserr.Code{code})}
+}
+
+// detailOf is the detail an error gives, for repeating it under another code.
+func detailOf(err error) string {
+	if e := epserr.As(err); e != nil && e.Detail != "" {
+		return e.Detail
+	}
+	return err.Error()
+}
+
 // kindRejected marks a message that could not be read as an HL7 V3
 // interaction at all; it is answered AR rather than AE. (epserr's kinds
 // stop at the lifecycle; this one only matters at the edge.)

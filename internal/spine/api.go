@@ -29,8 +29,13 @@ type PrescriptionView struct {
 	LineItems     []LineItemView `json:"lineItems"`
 	Issues        []IssueView    `json:"issues"`
 	// PendingCancellations are cancellations waiting for the dispenser to
-	// return or dispense the prescription.
-	PendingCancellations []rx.Cancellation `json:"pendingCancellations,omitempty"`
+	// return or dispense the prescription; UnsuccessfulCancellations those
+	// that failed (the dispenser dispensed) and duplicates.
+	PendingCancellations      []rx.Cancellation `json:"pendingCancellations,omitempty"`
+	UnsuccessfulCancellations []rx.Cancellation `json:"unsuccessfulCancellations,omitempty"`
+	// NextActivity is what the sweep does to the record next, and when
+	// (YYYYMMDD): expire, ready, createNoClaim, delete.
+	NextActivity *NextActivityView `json:"nextActivity,omitempty"`
 	// History is every message received for the prescription, oldest first.
 	History []HistoryView `json:"history"`
 	// Dispensing is the lifecycle's own account: released, dispensed, claimed…
@@ -68,20 +73,36 @@ type LineItemView struct {
 	Dosage      string `json:"dosage,omitempty"`
 }
 
-// IssueView is one issue of a (repeat) prescription.
-type IssueView struct {
-	Number       int            `json:"number"`
-	Status       string         `json:"status"`
-	StatusLabel  string         `json:"statusLabel"`
-	DispenserODS string         `json:"dispenserOds,omitempty"`
-	LineItems    []ItemStatuses `json:"lineItems"`
+// NextActivityView is the sweep's next action on a record.
+type NextActivityView struct {
+	Activity string `json:"activity"`
+	Date     string `json:"date"` // YYYYMMDD
 }
 
-// ItemStatuses is a line item's status within one issue.
+// IssueView is one issue of a (repeat) prescription. Dates are YYYYMMDD.
+type IssueView struct {
+	Number                int               `json:"number"`
+	Status                string            `json:"status"`
+	StatusLabel           string            `json:"statusLabel"`
+	DispenserODS          string            `json:"dispenserOds,omitempty"`
+	ReleaseDate           string            `json:"releaseDate,omitempty"`
+	LastDispenseDate      string            `json:"lastDispenseDate,omitempty"`
+	CompletionDate        string            `json:"completionDate,omitempty"`
+	ExpiryDate            string            `json:"expiryDate,omitempty"`
+	NominatedDownloadDate string            `json:"nominatedDownloadDate,omitempty"`
+	LineItems             []ItemStatuses    `json:"lineItems"`
+	Claim                 *rx.Claim         `json:"claim,omitempty"`
+	Cancellations         []rx.Cancellation `json:"cancellations,omitempty"`
+}
+
+// ItemStatuses is a line item's state within one issue.
 type ItemStatuses struct {
 	ID          string `json:"id"`
 	Status      string `json:"status"`
 	StatusLabel string `json:"statusLabel"`
+	// Supplied is the quantity supplied so far in this issue, in the
+	// prescribed unit ("" if nothing yet).
+	Supplied string `json:"supplied,omitempty"`
 }
 
 // HistoryView is one message received for a prescription.
@@ -130,7 +151,8 @@ func viewOf(rec *rx.Record, msgs []store.Message) PrescriptionView {
 		NHSNumber: sum.NHSNumber, TreatmentType: rec.TreatmentType, PrescriberODS: sum.PrescriberODS,
 		NominatedODS: sum.NominatedODS, DispenserODS: sum.DispenserODS, CurrentIssue: rec.CurrentIssue,
 		MaxRepeats: rec.MaxRepeats, SCN: rec.SCN, PendingCancellations: rec.PendingCancellations,
-		Dispensing: rec.History, LineItems: []LineItemView{}, Issues: []IssueView{}, History: []HistoryView{},
+		UnsuccessfulCancellations: rec.UnsuccessfulCancellations,
+		Dispensing:                rec.History, LineItems: []LineItemView{}, Issues: []IssueView{}, History: []HistoryView{},
 		Patient: PatientView{NHSNumber: rec.Patient.NHSNumber, Prefix: rec.Patient.Prefix, Given: rec.Patient.Given,
 			Family: rec.Patient.Family, BirthDate: rec.Patient.BirthDate, Gender: rec.Patient.Gender,
 			Postcode: rec.Patient.Postcode, GPODS: rec.Patient.GPODS},
@@ -149,11 +171,22 @@ func viewOf(rec *rx.Record, msgs []store.Message) PrescriptionView {
 		}
 		v.LineItems = append(v.LineItems, li)
 	}
+	if rec.NextActivity != "" {
+		v.NextActivity = &NextActivityView{Activity: rec.NextActivity, Date: rec.NextActivityDate}
+	}
 	for _, is := range rec.Issues {
 		iv := IssueView{Number: is.Number, Status: is.Status, StatusLabel: rx.StatusLabel(is.Status),
-			DispenserODS: is.Dispense.DispenserODS, LineItems: []ItemStatuses{}}
+			DispenserODS: is.Dispense.DispenserODS, ReleaseDate: is.ReleaseDate,
+			LastDispenseDate: is.Dispense.LastDispenseDate, CompletionDate: is.CompletionDate,
+			ExpiryDate: is.ExpiryDate, NominatedDownloadDate: is.NominatedDownloadDate,
+			LineItems: []ItemStatuses{}, Cancellations: is.Cancellations}
+		if is.Claim.ReceivedDate != "" || is.Claim.ClaimID != "" {
+			c := is.Claim
+			iv.Claim = &c
+		}
 		for _, st := range is.LineItems {
-			iv.LineItems = append(iv.LineItems, ItemStatuses{ID: st.ID, Status: st.Status, StatusLabel: rx.ItemStatusLabel(st.Status)})
+			iv.LineItems = append(iv.LineItems, ItemStatuses{ID: st.ID, Status: st.Status,
+				StatusLabel: rx.ItemStatusLabel(st.Status), Supplied: st.Supplied})
 		}
 		v.Issues = append(v.Issues, iv)
 	}

@@ -58,6 +58,11 @@ func (s *Service) build(ctx context.Context, tx store.ReadTx, m *hl7v3.Message, 
 	if err != nil {
 		return Reply{}, err
 	}
+	if sent := out.Header().AckType; sent != "" {
+		// The history says what the wire says (a release rejection's
+		// acknowledgement is the error's level, not rx's AA).
+		typeCode = sent
+	}
 	return Reply{ID: id, MessageID: h.MessageID, Interaction: out.Interaction, Body: out.Encode(),
 		Outcome: outcome(typeCode, a.Codes)}, nil
 }

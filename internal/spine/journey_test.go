@@ -106,4 +106,3 @@ func (e *env) statuses(id string) string {
 	}
 	return journeys.Statuses(s)
 }
-

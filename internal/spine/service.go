@@ -180,7 +180,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (reply Reply, err erro
 		// answers; the message is kept with its answer.
 		interaction = lenient.Interaction
 		h := lenient.Header()
-		if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
+		if r, ok, err := s.replay(ctx, h); err != nil || ok {
 			return r, err
 		}
 		return s.refuse(ctx, in, h.MessageID, interaction, lenient, derr, now)
@@ -193,7 +193,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (reply Reply, err erro
 
 	// A message ID already handled is a replay: answer as the first time
 	// and change nothing (lifecycle.md §1.7).
-	if r, ok, err := s.replay(ctx, h.MessageID); err != nil || ok {
+	if r, ok, err := s.replay(ctx, h); err != nil || ok {
 		return r, err
 	}
 
@@ -260,7 +260,7 @@ func (s *Service) applyOne(ctx context.Context, in Inbound, m *hl7v3.Message, in
 				return err
 			}
 			// Content the lifecycle cannot process: answered, kept, no change.
-			reply = s.nack(h, ackID, err, now)
+			reply = s.refusal(m, ackID, err, now)
 			return s.finish(ctx, tx, m, in, key, reply, now)
 		}
 		if reply, err = s.build(ctx, tx, m, ackID, out.Answer, now); err != nil {
@@ -322,7 +322,7 @@ func (s *Service) nominatedRelease(ctx context.Context, in Inbound, m *hl7v3.Mes
 			if epserr.KindOf(err) == epserr.KindInternal {
 				return err
 			}
-			reply = s.nack(h, ackID, err, now)
+			reply = s.refusal(m, ackID, err, now)
 			return s.finish(ctx, tx, m, in, "", reply, now)
 		}
 		if reply, err = s.build(ctx, tx, m, ackID, out.Answer, now); err != nil {
@@ -358,7 +358,7 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, m *hl7v3.Message, in 
 // raced in on another connection and won is answered as it was.
 func (s *Service) committed(ctx context.Context, h hl7v3.Header, reply Reply, err error) (Reply, error) {
 	if errors.Is(err, store.ErrDuplicate) {
-		if r, ok, rerr := s.replay(ctx, h.MessageID); rerr != nil || ok {
+		if r, ok, rerr := s.replay(ctx, h); rerr != nil || ok {
 			return r, rerr
 		}
 	}
@@ -369,8 +369,14 @@ func (s *Service) committed(ctx context.Context, h hl7v3.Header, reply Reply, er
 	return reply, nil
 }
 
-// replay returns the stored answer to a message ID handled before.
-func (s *Service) replay(ctx context.Context, id string) (Reply, bool, error) {
+// replay returns the stored answer to a message ID handled before. The
+// same ID on another interaction is no replay but a reused ID (decision
+// RP1, as rx decides within a record): it is refused AR 17.32/202
+// "Duplicate HL7 ID Error", the Spine's own answer to it, and not stored —
+// the ID belongs to the first message, whose replays must still get its
+// answer.
+func (s *Service) replay(ctx context.Context, h hl7v3.Header) (Reply, bool, error) {
+	id := h.MessageID
 	var msg store.Message
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
 		var err error
@@ -382,6 +388,10 @@ func (s *Service) replay(ctx context.Context, id string) (Reply, bool, error) {
 		return Reply{}, false, nil
 	case err != nil:
 		return Reply{}, false, fmt.Errorf("replay check %s: %w", id, err)
+	}
+	if msg.Interaction != "" && h.InteractionID != "" && hl7v3.Canonical(msg.Interaction) != hl7v3.Canonical(h.InteractionID) {
+		return s.nack(h, ids.NewUUID(), rejected(epserr.New(epserr.DuplicateHL7ID,
+			fmt.Sprintf("message ID %s was used by a %s", id, msg.Interaction))), s.now()), true, nil
 	}
 	return Reply{MessageID: id, Interaction: msg.ResponseInteraction, Body: msg.Response,
 		Outcome: msg.Outcome, Replay: true}, true, nil
@@ -407,7 +417,7 @@ func noteSignature(rec *rx.Record, res signature.Result, messageID string, now t
 // changes.
 func (s *Service) refuse(ctx context.Context, in Inbound, ref, interaction string, m *hl7v3.Message, cause error, now time.Time) (Reply, error) {
 	h := m.Header()
-	reply := s.nack(h, ids.NewUUID(), cause, now)
+	reply := s.refusal(m, ids.NewUUID(), cause, now)
 	if ref == "" {
 		// Nothing to key a replay on: answer without storing.
 		return reply, nil
@@ -416,7 +426,7 @@ func (s *Service) refuse(ctx context.Context, in Inbound, ref, interaction strin
 		return s.finish(ctx, tx, m, in, "", reply, now)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
-		if r, ok, err := s.replay(ctx, ref); err != nil || ok {
+		if r, ok, err := s.replay(ctx, h); err != nil || ok {
 			return r, err
 		}
 	}
