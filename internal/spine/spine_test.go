@@ -68,7 +68,7 @@ func (e *env) setClock(t time.Time) {
 }
 
 // ebxmlRequest wraps an HL7 payload as a prescribing system's MHS does.
-func ebxmlRequest(t *testing.T, payload []byte, interaction string) (ctype string, body []byte) {
+func ebxmlRequest(t testing.TB, payload []byte, interaction string) (ctype string, body []byte) {
 	t.Helper()
 	id := ids.NewUUID()
 	m := &ebxml.Message{
