@@ -223,7 +223,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"MCCI_IN010000UK13 AA", "0001 To Be Dispensed", "same answer as the first time: true",
 		"PORX_IN070101UK31 AA", "0002 With Dispenser", "0006 Dispensed", "0008 Claimed",
 		"PORX_IN050101UK31 AA (0001 Prescription/item was cancelled)", "0005 Cancelled",
-		"0006 No more nominated prescriptions available", "the pharmacy checks the signature: valid",
+		"PORX_IN110101UK30 AE (0006 No more nominated prescriptions available)", "the pharmacy checks the signature: valid",
 		"digest-mismatch 0106", "returns it: reason 0005 Invalid digital signature"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -323,7 +323,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := res.want(hl7v3.AckAccepted, epserr.RejectNoMoreNominated.Value); err != nil {
+	if err := res.want(hl7v3.AckError, epserr.RejectNoMoreNominated.Value); err != nil {
 		return fmt.Errorf("second nominated release: %w", err)
 	}
 	d.say("(the cancelled prescription is never released; the returned one is nominated to nobody now)")

@@ -372,20 +372,17 @@ const withAnotherDispenserText = "The prescription is with another dispenser so 
 // epserr.UnableToProcess (16.34). For RejectWithAnother (0004) the Spine adds
 // the explanatory text and names the dispenser holding the prescription as
 // performer: dispenserODS, with WithPerformer for the time it was released
-// to them and their AgentPerson. The acknowledgement's typeCode is what the
-// Spine's real answers in the test bench carry: ER (the error level that
-// prescriptionReleaseRejection_PORX_MT121201UK30.xsl writes) for 0004 "with
-// another dispenser" and 0005 "dispensed/not dispensed" (CHAIN052/053), AA
-// for every other reason — 0001, 0002, 0003, 0006 and 5000
-// (CHAIN049/050/051/033/046/054).
+// to them and their AgentPerson. The acknowledgement's typeCode is AE for
+// every reason: the one form NHS England's EPS FHIR API, a live client of
+// the Spine, reads as a rejection (its ReleaseRejectionHandler takes the
+// reason from the error path; AA is read as success, and anything else is
+// "unhandled"). The test bench's hand-written templates say AA for most
+// reasons and "ER" — not an HL7 acknowledgement code — for 0004 and 0005
+// (CHAIN033/046/049–054); see docs/decisions.md.
 func NewReleaseRejection(w Wrapper, ref, requestPayloadID string, reason epserr.Code, dispenserODS string, opts ...Option) *Message {
 	o := buildOptions(opts)
 	m := &PORX_IN110101UK30_Message{}
-	ack := AckAccepted
-	if reason.System == epserr.SystemDispense &&
-		(reason.Value == epserr.RejectWithAnother.Value || reason.Value == epserr.RejectDispensed.Value) {
-		ack = "ER"
-	}
+	ack := AckError
 	answerFrame(m, ReleaseRejection, w, ack, ref)
 	m.ControlActEvent.Subject.TypeCode, m.ControlActEvent.Subject.ContextConductionInd = "SUBJ", "false"
 	r := &m.ControlActEvent.Subject.PrescriptionReleaseReject

@@ -233,11 +233,11 @@ func TestReleaseRejectionsAreTheSpines(t *testing.T) {
 		reason epserr.Code
 		ack    string
 	}{
-		{"CHAIN033_PORX_IN110101UK30_Response.xml", epserr.RejectNoMoreNominated, "AA"},
-		{"CHAIN049_PORX_IN110101UK30_Response.xml", epserr.RejectCancelled, "AA"},
-		{"CHAIN050_PORX_IN110101UK30_Response.xml", epserr.RejectExpired, "AA"},
-		{"CHAIN051_PORX_IN110101UK30_Response.xml", epserr.RejectNotFound, "AA"},
-		{"CHAIN052_PORX_IN110101UK30_Response.xml", epserr.RejectWithAnother, "ER"},
+		{"CHAIN033_PORX_IN110101UK30_Response.xml", epserr.RejectNoMoreNominated, "AE"},
+		{"CHAIN049_PORX_IN110101UK30_Response.xml", epserr.RejectCancelled, "AE"},
+		{"CHAIN050_PORX_IN110101UK30_Response.xml", epserr.RejectExpired, "AE"},
+		{"CHAIN051_PORX_IN110101UK30_Response.xml", epserr.RejectNotFound, "AE"},
+		{"CHAIN052_PORX_IN110101UK30_Response.xml", epserr.RejectWithAnother, "AE"},
 	} {
 		spine, _, err := DecodeLenient(testutil.ReadFixture(t, "hl7v3", "nhs-test-bench", "spine-answers", c.answer))
 		if err != nil {
@@ -265,10 +265,11 @@ func TestReleaseRejectionsAreTheSpines(t *testing.T) {
 			t.Errorf("%s: element structure differs from the Spine's:\n%s", c.answer, firstDiff(a, b))
 		}
 	}
-	// 0005 is at the error level too (CHAIN053, whose text and performer are
-	// a copy of 0004's in the simulator's template).
-	if h := NewReleaseRejection(testWrapper, "REF", "REQ", epserr.RejectDispensed, "").Header(); h.AckType != "ER" {
-		t.Errorf("0005: ack %s, want ER", h.AckType)
+	// 0005 and 5000 are application errors too.
+	for _, c := range []epserr.Code{epserr.RejectDispensed, epserr.UnableToProcess} {
+		if h := NewReleaseRejection(testWrapper, "REF", "REQ", c, "").Header(); h.AckType != "AE" {
+			t.Errorf("%s: ack %s, want AE", c.Value, h.AckType)
+		}
 	}
 	// 0004 with only the ODS code still names the dispenser, and validates.
 	m := NewReleaseRejection(testWrapper, "REF", "REQ", epserr.RejectWithAnother, "FH878")

@@ -11,7 +11,8 @@ import (
 // AA: the request was understood and answered with a rejection payload, as in
 // 7 of the 9 real Spine rejections in the test bench (decision R2).
 func rejection(code epserr.Code, requestRef, prescriptionID string, performer *Party) Answer {
-	return Answer{Kind: AnswerReleaseRejection, AckType: AckAccepted, Codes: []epserr.Code{code}, Text: code.Display,
+	// AE: a rejection is an application error (decision R2).
+	return Answer{Kind: AnswerReleaseRejection, AckType: AckError, Codes: []epserr.Code{code}, Text: code.Display,
 		RequestRef: requestRef, PrescriptionID: prescriptionID, Performer: performer}
 }
 

@@ -324,7 +324,7 @@ func TestRaceNominatedRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.must("one more request", b, relReject, "AA", "0006")
+		c.must("one more request", b, relReject, "AE", "0006")
 	})
 }
 

@@ -593,23 +593,16 @@ func releaseScenarios() []scenario {
 	}
 }
 
-// rejectionAck is the acknowledgement type the Spine writes on a release
-// rejection: the error's level (prescriptionReleaseRejection_PORX_MT121201UK30.xsl
-// issueQualifier), which the test bench's real answers show as AA for
-// 0001, 0002, 0003, 0006 and 5000 and as ER for 0004 and 0005 (BENCH
-// CHAIN033, 046, 049–054).
-func rejectionAck(c epserr.Code) string {
-	if c == epserr.RejectWithAnother || c == epserr.RejectDispensed {
-		return "ER"
-	}
-	return "AA"
-}
+// rejectionAck is the acknowledgement type of a release rejection: AE for
+// every reason, as NHS England's EPS FHIR API reads rejections (see
+// hl7v3.NewReleaseRejection and docs/decisions.md).
+func rejectionAck(epserr.Code) string { return "AE" }
 
 // nominatedScenarios: nominated release requests (lifecycle.md §3.3).
 func nominatedScenarios() []scenario {
 	nominatedA := func(w *world) when { return send(w.nominatedRelease(pharmacyA())) }
 	noMore := func(statuses ...string) then {
-		return then{interaction: relReject, ack: "AA", code: epserr.RejectNoMoreNominated, statuses: statuses}
+		return then{interaction: relReject, ack: "AE", code: epserr.RejectNoMoreNominated, statuses: statuses}
 	}
 	return []scenario{
 		{
@@ -1236,11 +1229,11 @@ func replayScenarios() []scenario {
 			given: func(w *world) {
 				releasedA(w)
 				w.replayed = w.patientRelease(pharmacyB())
-				w.expect("release", w.replayed, relReject, "ER", "0004")
+				w.expect("release", w.replayed, relReject, "AE", "0004")
 				w.ok("return", w.returnMsg(pharmacyA()))
 			},
 			when: func(w *world) when { return send(w.replayed) },
-			then: with(same(relReject, "ER", epserr.RejectWithAnother, "0001"), func(th *then) { th.performer = "FA565" }),
+			then: with(same(relReject, "AE", epserr.RejectWithAnother, "0001"), func(th *then) { th.performer = "FA565" }),
 		},
 		{
 			name: "replay/dispense notification",

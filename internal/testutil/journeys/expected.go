@@ -85,9 +85,9 @@ var expected = map[string][]string{
 	// Spine's schematron refuses them first with Digital Signature not found;
 	// the DN then finds no prescription.
 	"secondary-care/homecare/acute/nominated-pharmacy/concurrent-dosage-instructions#1": {
-		"Send ERR 0003 → -", "NominatedRelease AA 0006 → -", "Dispense AE 0005 → -"},
+		"Send ERR 0003 → -", "NominatedRelease AE 0006 → -", "Dispense AE 0005 → -"},
 	"secondary-care/homecare/acute/nominated-pharmacy/consecutive-and-concurrent-dosage-instructions#1": {
-		"Send ERR 0003 → -", "NominatedRelease AA 0006 → -", "Dispense AE 0005 → -"},
+		"Send ERR 0003 → -", "NominatedRelease AE 0006 → -", "Dispense AE 0005 → -"},
 	"secondary-care/homecare/acute/nominated-pharmacy/consecutive-dosage-instructions#1": {
-		"Send ERR 0003 → -", "NominatedRelease AA 0006 → -", "Dispense AE 0005 → -"},
+		"Send ERR 0003 → -", "NominatedRelease AE 0006 → -", "Dispense AE 0005 → -"},
 }
