@@ -13,6 +13,7 @@ import (
 
 	"github.com/openeps/openeps/internal/delivery"
 	"github.com/openeps/openeps/internal/directory"
+	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/spine"
 	"github.com/openeps/openeps/internal/store/storeopen"
 	"github.com/openeps/openeps/internal/tlsconf"
@@ -35,6 +36,10 @@ type serveFlags struct {
 	partyKey string
 	logLevel string
 	sweep    time.Duration
+
+	trustDir      string
+	trustReload   time.Duration
+	refuseBadSigs bool
 
 	tls            tlsconf.Options
 	knownOnly      bool
@@ -66,8 +71,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.tls.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tls.ClientCAFile, "client-ca", "", "PEM CA certificates: require every client to present a certificate they signed (mutual TLS)")
 	fs.StringVar(&f.tls.RootCAFile, "peer-ca", "", "PEM CA certificates that sign the endpoints the outbox is delivered to (default: --client-ca, then the system's)")
-	// Signature trust material (--trust-dir) is added here by the
-	// signature work: it configures spine.Config, not the transport.
+	// Signatures: checked on receipt against the trust directory (roots,
+	// intermediates, CRLs — an `eps ca init` directory is one), reloaded
+	// when its files change.
+	fs.StringVar(&f.trustDir, "trust-dir", "", "verify every prescription's signature on receipt against this trust directory (roots/, intermediates/, crls/) and record the verdict")
+	fs.DurationVar(&f.trustReload, "trust-reload", time.Minute, "how often --trust-dir is checked for new certificates and CRLs")
+	fs.BoolVar(&f.refuseBadSigs, "refuse-bad-signatures", false, "refuse a prescription whose signature fails (the Spine stores it and the dispenser returns it: off by default)")
 
 	fs.BoolVar(&f.knownOnly, "known-senders-only", false, "refuse ebXML messages from parties not in the directory (`eps directory add`)")
 	fs.DurationVar(&f.syncWait, "sync-wait", 25*time.Second, "how long POST /Prescription holds a request for its answer before answering 202 + Content-Location")
@@ -112,7 +121,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("open store %s: %w", f.db, err)
 	}
 	defer st.Close()
-	svc, err := spine.New(spine.Config{Store: st, Now: clock, ASID: f.asid, PartyKey: f.partyKey, Logger: log})
+	cfg := spine.Config{Store: st, Now: clock, ASID: f.asid, PartyKey: f.partyKey, Logger: log}
+	if f.trustDir != "" {
+		td, err := signature.WatchTrustDir(ctx, f.trustDir, f.trustReload, func(ts *signature.TrustStore, err error) {
+			if err != nil {
+				log.Error("trust directory reload failed; keeping the previous material", "dir", f.trustDir, "err", err)
+				return
+			}
+			log.Info("trust directory reloaded", "dir", f.trustDir, "material", ts.String())
+		})
+		if err != nil {
+			return fmt.Errorf("--trust-dir: %w", err)
+		}
+		cfg.VerifySignatures, cfg.Trust, cfg.RefuseBadSignatures = true, td.Store, f.refuseBadSigs
+	} else if f.refuseBadSigs {
+		return errors.New("--refuse-bad-signatures needs --trust-dir")
+	}
+	svc, err := spine.New(cfg)
 	if err != nil {
 		return err
 	}
