@@ -197,6 +197,12 @@ func (t *readTx) Outbox(ctx context.Context, state store.OutboxState, due time.T
 	if limit > 0 {
 		query += " LIMIT " + strconv.Itoa(limit)
 	}
+	if t.forUpdate != "" {
+		// In a read-write transaction the items read are being claimed:
+		// lock them, and pass over those another worker has claimed, so two
+		// workers on one database never send the same item at once.
+		query += " FOR UPDATE SKIP LOCKED"
+	}
 	var out []store.OutboxItem
 	err := t.query(ctx, func(rows pgx.Rows) error {
 		var it store.OutboxItem
