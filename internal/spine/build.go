@@ -2,8 +2,10 @@ package spine
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openeps/openeps/internal/hl7v3"
@@ -196,4 +198,33 @@ func (s *Service) claimDocuments(ctx context.Context, tx store.ReadTx, key strin
 		return hl7v3.ClaimDocuments{}, err
 	}
 	return hl7v3.ClaimDocuments{Prescription: pp}, nil
+}
+
+// answerOutboxID is the outbox ID of the asynchronous answer to the ebXML
+// message ebxmlID (fallback when there is none): derived from it, so that
+// however often that message comes — resent after a crash between the
+// commit and the receipt, or replayed — its answer is queued once.
+func answerOutboxID(ebxmlID, fallback string) string {
+	if ebxmlID == "" {
+		return fallback
+	}
+	return derivedID(ebxmlID, "answer")
+}
+
+// derivedID is a UUID made from an ID and a purpose, the same every time,
+// so that a resend of the same message queues nothing new.
+func derivedID(id, purpose string) string {
+	sum := sha256.Sum256([]byte(purpose + "\x00" + id))
+	sum[6] = sum[6]&0x0f | 0x50 // version 5 style: name-based
+	sum[8] = sum[8]&0x3f | 0x80
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i, c := range sum[:16] {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(hexd[c>>4])
+		b.WriteByte(hexd[c&0xf])
+	}
+	return b.String()
 }

@@ -2,7 +2,6 @@ package spine
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -401,7 +400,7 @@ func (t *transport) queued(ctx context.Context, h ebxml.MessageHeader, reply Rep
 	}
 	id := reply.ID
 	if id == "" || reply.Replay {
-		id = derivedID(h.MessageId, "answer")
+		id = answerOutboxID(h.MessageId, reply.ID)
 	}
 	err := t.svc.store.Update(ctx, func(tx store.Tx) error {
 		return tx.Enqueue(ctx, store.OutboxItem{ID: id, CreatedAt: now, Destination: h.From.ID,
@@ -412,24 +411,6 @@ func (t *transport) queued(ctx context.Context, h ebxml.MessageHeader, reply Rep
 		return nil
 	}
 	return err
-}
-
-// derivedID is a UUID made from an ID and a purpose, the same every time,
-// so that a resend of the same message queues nothing new.
-func derivedID(id, purpose string) string {
-	sum := sha256.Sum256([]byte(purpose + "\x00" + id))
-	sum[6] = sum[6]&0x0f | 0x50 // version 5 style: name-based
-	sum[8] = sum[8]&0x3f | 0x80
-	const hexd = "0123456789ABCDEF"
-	var b strings.Builder
-	for i, c := range sum[:16] {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(hexd[c>>4])
-		b.WriteByte(hexd[c&0xf])
-	}
-	return b.String()
 }
 
 // receiptStatus is the HTTP status a stored answer goes out with: 200 for

@@ -584,3 +584,55 @@ func TestOversizedMessage(t *testing.T) {
 		t.Fatalf("HTTP %d %v", r.status, r.m)
 	}
 }
+
+// TestAsyncAnswerQueuedOnceAfterCrash: a known sender takes its HL7 answer
+// asynchronously (202 + the ebXML Acknowledgment; the answer in the
+// outbox). When the service stops between committing the message and
+// writing the ebXML receipt (simulated by dropping the receipt) and the
+// sender resends the same ebXML message, nothing is applied again and the
+// answer is not queued a second time.
+func TestAsyncAnswerQueuedOnceAfterCrash(t *testing.T) {
+	e := newTPEnv(t, spine.HTTPOptions{}, time.Now)
+	e.register(nil)
+	ct, body, id := tpMessage(t, tpPrescription(t), nil)
+	send := func() tpReply {
+		return e.do(nil, http.MethodPost, "/reliablemessaging/reliablerequest", ct, body,
+			map[string]string{"SOAPAction": ebxml.ServiceMM + "/PORX_IN020101SM31"})
+	}
+	answers := func() int {
+		n := 0
+		for _, it := range e.outbox() {
+			if it.RefToMessage == id {
+				n++
+			}
+		}
+		return n
+	}
+	if r := send(); r.status != http.StatusAccepted || r.m == nil || !r.m.Acknowledges(id) {
+		t.Fatalf("HTTP %d: want 202 with the ebXML Acknowledgment\n%s", r.status, r.raw)
+	}
+	if n := answers(); n != 1 {
+		t.Fatalf("%d answers queued, want 1", n)
+	}
+	if err := e.st.Update(context.Background(), func(tx store.Tx) error {
+		_, err := tx.PruneReceipts(context.Background(), time.Now().Add(24*time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := send(); r.status != http.StatusAccepted || !r.m.Acknowledges(id) {
+		t.Fatalf("resend: HTTP %d\n%s", r.status, r.raw)
+	}
+	if n := answers(); n != 1 {
+		t.Errorf("%d answers queued after the resend, want still 1", n)
+	}
+	var c store.Counts
+	_ = e.st.View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		c, err = tx.Counts(context.Background())
+		return err
+	})
+	if c.Records != 1 || c.Messages != 1 {
+		t.Errorf("after the resend: %d records, %d messages; want 1 and 1", c.Records, c.Messages)
+	}
+}

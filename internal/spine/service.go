@@ -344,7 +344,7 @@ func (s *Service) nominatedRelease(ctx context.Context, in Inbound, m *hl7v3.Mes
 func (s *Service) finish(ctx context.Context, tx store.Tx, m *hl7v3.Message, in Inbound, key string, reply Reply, now time.Time) error {
 	if in.ReplyAsync {
 		if err := tx.Enqueue(ctx, store.OutboxItem{
-			ID: reply.ID, CreatedAt: now, Destination: in.FromParty, Interaction: reply.Interaction,
+			ID: answerOutboxID(in.EbxmlMessageID, reply.ID), CreatedAt: now, Destination: in.FromParty, Interaction: reply.Interaction,
 			RefToMessage: in.EbxmlMessageID, Conversation: in.ConversationID, Body: reply.Body,
 			State: store.OutboxPending, NextAttemptAt: now,
 		}); err != nil {

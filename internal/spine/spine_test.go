@@ -638,3 +638,4 @@ func TestSweepExpiresThenDeletes(t *testing.T) {
 		t.Errorf("after deletion: %+v (messages go with their record)", c)
 	}
 }
+
