@@ -515,9 +515,13 @@ func (w *xw) nl() string {
 	return w.eol
 }
 
-func (w *xw) s(x string)    { w.b = append(w.b, x...) }
-func (w *xw) esc(x string)  { w.b = xmlt.AppendEscapedText(w.b, x) }
-func (w *xw) attr(x string) { w.b = xmlt.AppendEscapedAttr(w.b, x) }
+func (w *xw) s(x string) { w.b = append(w.b, x...) }
+
+// esc and attr write text and attribute values escaped, and with whatever
+// XML cannot carry replaced (XMLSafe): error texts quote what a sender
+// sent, and a hostile message must not make its own answer unreadable.
+func (w *xw) esc(x string)  { w.b = xmlt.AppendEscapedText(w.b, XMLSafe(x)) }
+func (w *xw) attr(x string) { w.b = xmlt.AppendEscapedAttr(w.b, XMLSafe(x)) }
 
 func (w *xw) line(indent, raw string) { w.s(indent + raw + w.nl()) }
 

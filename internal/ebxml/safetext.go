@@ -50,15 +50,3 @@ func xmlChar(r rune, size int) bool {
 	}
 	return true
 }
-
-// SafeErrors returns copies of errs whose Text and Location are XMLSafe,
-// for ErrorList and FaultErrorsOf.
-func SafeErrors(errs ...*Error) []*Error {
-	out := make([]*Error, len(errs))
-	for i, e := range errs {
-		c := *e
-		c.Text, c.Location = XMLSafe(c.Text), XMLSafe(c.Location)
-		out[i] = &c
-	}
-	return out
-}

@@ -630,7 +630,7 @@ func writeBody(w http.ResponseWriter, status int, ctype string, body []byte) {
 
 // writeErrorList answers an inbound message with an ebXML ErrorList (500).
 func writeErrorList(w http.ResponseWriter, hdr *ebxml.MessageHeader, now time.Time, errs ...*ebxml.Error) {
-	ctype, out := ebxml.ErrorList(hdr, ids.NewUUID(), now, ebxml.SafeErrors(errs...)...)
+	ctype, out := ebxml.ErrorList(hdr, ids.NewUUID(), now, errs...)
 	writeBody(w, http.StatusInternalServerError, ctype, out)
 }
 

@@ -489,7 +489,7 @@ func spineTakes(action string) bool { return isEPS(action) && !spineSends[hl7v3.
 // writeErrorList answers with an ebXML ErrorList. HTTP 500, as the Spine
 // answers a message it will not take (the MHS adaptor reads NACKs from 500s).
 func (t *transport) writeErrorList(w http.ResponseWriter, hdr *ebxml.MessageHeader, now time.Time, errs ...*ebxml.Error) {
-	ctype, out := ebxml.ErrorList(hdr, ids.NewUUID(), now, ebxml.SafeErrors(errs...)...)
+	ctype, out := ebxml.ErrorList(hdr, ids.NewUUID(), now, errs...)
 	writeBody(w, http.StatusInternalServerError, ctype, out)
 }
 
@@ -639,7 +639,7 @@ func (t *transport) syncSOAP(w http.ResponseWriter, r *http.Request) {
 
 // writeFault answers with a Spine SOAP fault (HTTP 500).
 func writeFault(w http.ResponseWriter, code, text string, errs ...*ebxml.Error) {
-	ctype, out := ebxml.SOAPFault(code, ebxml.XMLSafe(text), ebxml.FaultErrorsOf(ebxml.SafeErrors(errs...)...)...)
+	ctype, out := ebxml.SOAPFault(code, text, ebxml.FaultErrorsOf(errs...)...)
 	writeBody(w, http.StatusInternalServerError, ctype, out)
 }
 

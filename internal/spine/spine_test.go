@@ -638,4 +638,3 @@ func TestSweepExpiresThenDeletes(t *testing.T) {
 		t.Errorf("after deletion: %+v (messages go with their record)", c)
 	}
 }
-
