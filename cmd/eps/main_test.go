@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,28 +17,14 @@ import (
 
 	"github.com/openeps/openeps/internal/ebxml"
 	"github.com/openeps/openeps/internal/testutil"
+	"github.com/openeps/openeps/internal/testutil/epsbin"
 )
 
 // epsBinary is the eps binary built once for these tests: they run the real
 // program, as a user does.
 var epsBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "eps-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	epsBinary = filepath.Join(dir, "eps")
-	out, err := exec.Command("go", "build", "-o", epsBinary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { epsbin.Main(m, &epsBinary) }
 
 // server is a running `eps serve`.
 type server struct {

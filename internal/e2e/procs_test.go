@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +21,7 @@ import (
 	"github.com/openeps/openeps/internal/mhs"
 	"github.com/openeps/openeps/internal/store"
 	"github.com/openeps/openeps/internal/store/sqlite"
+	"github.com/openeps/openeps/internal/testutil/epsbin"
 	"github.com/openeps/openeps/internal/tlsconf"
 	"github.com/openeps/openeps/internal/tlsconf/tlstest"
 )
@@ -30,22 +29,7 @@ import (
 // epsBinary is the eps binary, built once for all the tests.
 var epsBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "eps-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	epsBinary = filepath.Join(dir, "eps")
-	out, err := exec.Command("go", "build", "-o", epsBinary, "github.com/openeps/openeps/cmd/eps").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { epsbin.Main(m, &epsBinary) }
 
 // proc is a running eps process.
 type proc struct {

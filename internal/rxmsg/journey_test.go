@@ -22,20 +22,11 @@ func TestJourneys(t *testing.T) {
 	for _, j := range journeys.Load(t) {
 		t.Run(j.Key, func(t *testing.T) {
 			var rec *rx.Record
-			var now time.Time
 			cfg := rx.DefaultConfig()
 			var got []string
+			clock := j.Clock()
 			for i, s := range j.Steps {
-				if s.At.After(now) {
-					now = s.At
-				}
-				now = now.Add(time.Minute)
-				if i == 0 {
-					if p, ok := s.In.(rx.Prescription); ok {
-						pt, _ := time.Parse(hl7v3.TimeFormat, p.PrescriptionTime)
-						now = pt.Add(time.Hour)
-					}
-				}
+				now := clock[i]
 				var out rx.Outcome
 				var err error
 				switch {

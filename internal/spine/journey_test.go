@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openeps/openeps/internal/ebxml"
 	"github.com/openeps/openeps/internal/hl7v3"
@@ -49,21 +48,11 @@ func TestJourneysOverHTTP(t *testing.T) {
 	for _, j := range journeys.Load(t) {
 		t.Run(j.Key, func(t *testing.T) {
 			e := newEnv(t)
-			var now time.Time
 			var id string
 			var got []string
+			clock := j.Clock()
 			for i, s := range j.Steps {
-				if s.At.After(now) {
-					now = s.At
-				}
-				now = now.Add(time.Minute)
-				if i == 0 {
-					if p, ok := s.In.(rx.Prescription); ok {
-						pt, _ := time.Parse(hl7v3.TimeFormat, p.PrescriptionTime)
-						now = pt.Add(time.Hour)
-					}
-				}
-				e.setClock(now)
+				e.setClock(clock[i])
 				if pid := rx.PrescriptionIDOf(s.In); pid != "" && id == "" {
 					id = pid
 				}

@@ -284,6 +284,29 @@ func mapRaw(t testing.TB, b []byte, at time.Time, name string) (any, error) {
 	return in, refused
 }
 
+// Clock is the time to set the clock to before each step: a minute after
+// the step's own time, never before the previous step's, and for a journey
+// that opens with a prescription, an hour after it was written (the
+// examples' wrappers were stamped later, when they were converted).
+func (j Journey) Clock() []time.Time {
+	out := make([]time.Time, len(j.Steps))
+	var now time.Time
+	for i, s := range j.Steps {
+		if s.At.After(now) {
+			now = s.At
+		}
+		now = now.Add(time.Minute)
+		if i == 0 {
+			if p, ok := s.In.(rx.Prescription); ok {
+				pt, _ := time.Parse(hl7v3.TimeFormat, p.PrescriptionTime)
+				now = pt.Add(time.Hour)
+			}
+		}
+		out[i] = now
+	}
+	return out
+}
+
 // Statuses is the form Want uses for a record's issue statuses.
 func Statuses(statuses []string) string {
 	if len(statuses) == 0 {
