@@ -28,30 +28,16 @@ func Input(m *hl7v3.Message, received time.Time) (any, error) {
 	if m == nil {
 		return nil, epserr.Invalid("no message")
 	}
-	meta := metaOf(m, received)
-	switch p := m.Payload().(type) {
-	case *hl7v3.PORX_MT132004UK31_ParentPrescription:
-		return Prescription(p, meta)
-	case *hl7v3.PORX_MT135001UK32_CancellationRequest:
-		return Cancel(p, meta)
-	case *hl7v3.PORX_MT121002UK30_PatientPrescriptionReleaseRequest:
-		return PatientRelease(p, meta), nil
-	case *hl7v3.PORX_MT121001UK30_NominatedPrescriptionReleaseRequest:
-		return NominatedRelease(p, meta), nil
-	case *hl7v3.PORX_MT121301UK31_DispenseProposalReturn:
-		return Return(p, meta)
-	case *hl7v3.PORX_MT024001UK31_DispenseNotification:
-		return Notification(p, meta)
-	case *hl7v3.PORX_MT142001UK31_DispenseClaim:
-		return Claim(p, meta)
-	case *hl7v3.PORX_MT136001UK31_ETPWithdraw:
-		return Withdraw(p, meta)
-	case *hl7v3.PORX_MT136002UK31_RebuildDispenseHistory:
-		return Rebuild(p, meta)
+	in, err := payloadInput(m.Payload(), metaOf(m, received))
+	if err != nil {
+		return nil, err
 	}
-	e := epserr.Invalid("interaction %s is not one the Spine receives", m.Interaction)
-	e.Kind = epserr.KindUnsupported
-	return nil, e
+	if in == nil {
+		e := epserr.Invalid("interaction %s is not one the Spine receives", m.Interaction)
+		e.Kind = epserr.KindUnsupported
+		return nil, e
+	}
+	return in, nil
 }
 
 // PrescriptionInput maps a parent prescription message (PORX_IN020101 /
@@ -84,7 +70,22 @@ func PayloadInput(p *hl7v3.Payload, meta rx.Meta) (any, error) {
 	if p == nil {
 		return nil, epserr.Invalid("no payload")
 	}
-	switch b := p.Body.(type) {
+	in, err := payloadInput(p.Body, meta)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		e := epserr.Invalid("payload %s is not one the Spine receives", p.Root)
+		e.Kind = epserr.KindUnsupported
+		return nil, e
+	}
+	return in, nil
+}
+
+// payloadInput maps one decoded payload to its rx input; (nil, nil) for a
+// payload the Spine does not receive.
+func payloadInput(payload any, meta rx.Meta) (any, error) {
+	switch b := payload.(type) {
 	case *hl7v3.PORX_MT132004UK31_ParentPrescription:
 		return Prescription(b, meta)
 	case *hl7v3.PORX_MT135001UK32_CancellationRequest:
@@ -104,9 +105,7 @@ func PayloadInput(p *hl7v3.Payload, meta rx.Meta) (any, error) {
 	case *hl7v3.PORX_MT136002UK31_RebuildDispenseHistory:
 		return Rebuild(b, meta)
 	}
-	e := epserr.Invalid("payload %s is not one the Spine receives", p.Root)
-	e.Kind = epserr.KindUnsupported
-	return nil, e
+	return nil, nil
 }
 
 // integer reads a repeat number or count: "" is 0 (absent); anything but

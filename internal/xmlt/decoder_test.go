@@ -305,3 +305,17 @@ func TestControlCharactersRefused(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEscapingIsCanonical holds the encoder's escaping to exactly what
+// Canonical XML (and exclusive C14N) writes, which internal/signature relies
+// on to digest prescriptions: text escapes &, <, > and CR; attribute values
+// &, <, ", tab, LF and CR; nothing else.
+func TestEscapingIsCanonical(t *testing.T) {
+	in := "a&b<c>d\"e'f\tg\nh\ri]]>é"
+	if got, want := string(AppendEscapedText(nil, in)), "a&amp;b&lt;c&gt;d\"e'f\tg\nh&#xD;i]]&gt;é"; got != want {
+		t.Errorf("text: %q, want %q", got, want)
+	}
+	if got, want := string(AppendEscapedAttr(nil, in)), "a&amp;b&lt;c>d&quot;e'f&#x9;g&#xA;h&#xD;i]]>é"; got != want {
+		t.Errorf("attribute: %q, want %q", got, want)
+	}
+}
