@@ -80,6 +80,8 @@ func runMHS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&cfg.InboundAckDelay, "inbound-ack-delay", 0, "fault injection for tests: hold each inbound acknowledgment back this long")
 	fs.DurationVar(&receiptKeep, "receipt-retention", 7*24*time.Hour, "how long inbound message IDs are remembered for duplicate elimination")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	var trustDir string
+	fs.StringVar(&trustDir, "trust-dir", "", "verify every prescription a release response hands over against this trust directory (roots/, intermediates/, crls/) and put the verdicts in the inbox")
 	// The endpoint's certificate serves the inbound listener and is
 	// presented to the Spine (mutual TLS both ways).
 	fs.StringVar(&peerTLS.CertFile, "tls-cert", "", "PEM certificate of this endpoint: the inbound listener's, and presented to the Spine")
@@ -105,6 +107,11 @@ func runMHS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	cfg.Logger = log
+	if trustDir != "" {
+		if cfg.Trust, err = watchTrust(ctx, trustDir, time.Minute, log); err != nil {
+			return err
+		}
+	}
 	var inboundTLS, clientAPITLS *tls.Config
 	if peerTLS.ServerEnabled() {
 		if inboundTLS, err = tlsconf.Server(peerTLS); err != nil {

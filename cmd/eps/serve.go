@@ -13,7 +13,6 @@ import (
 
 	"github.com/openeps/openeps/internal/delivery"
 	"github.com/openeps/openeps/internal/directory"
-	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/spine"
 	"github.com/openeps/openeps/internal/store/storeopen"
 	"github.com/openeps/openeps/internal/tlsconf"
@@ -123,17 +122,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 	cfg := spine.Config{Store: st, Now: clock, ASID: f.asid, PartyKey: f.partyKey, Logger: log}
 	if f.trustDir != "" {
-		td, err := signature.WatchTrustDir(ctx, f.trustDir, f.trustReload, func(ts *signature.TrustStore, err error) {
-			if err != nil {
-				log.Error("trust directory reload failed; keeping the previous material", "dir", f.trustDir, "err", err)
-				return
-			}
-			log.Info("trust directory reloaded", "dir", f.trustDir, "material", ts.String())
-		})
+		trust, err := watchTrust(ctx, f.trustDir, f.trustReload, log)
 		if err != nil {
-			return fmt.Errorf("--trust-dir: %w", err)
+			return err
 		}
-		cfg.VerifySignatures, cfg.Trust, cfg.RefuseBadSignatures = true, td.Store, f.refuseBadSigs
+		cfg.VerifySignatures, cfg.Trust, cfg.RefuseBadSignatures = true, trust, f.refuseBadSigs
 	} else if f.refuseBadSigs {
 		return errors.New("--refuse-bad-signatures needs --trust-dir")
 	}

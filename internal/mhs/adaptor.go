@@ -38,6 +38,7 @@ import (
 
 	"github.com/openeps/openeps/internal/ebxml"
 	"github.com/openeps/openeps/internal/ids"
+	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/store"
 )
 
@@ -85,7 +86,14 @@ type Config struct {
 	// from its receipt at once): a fault-injection knob for tests of a slow
 	// receiver whose first acknowledgment is lost. Zero in production.
 	InboundAckDelay time.Duration
-	Logger          *slog.Logger
+	// Trust, when set, makes the adaptor verify every prescription in a
+	// release response it receives (PORX_IN070101 / 070103) as a dispensing
+	// system must before dispensing (hl7v3.md §7.5), and put the verdicts
+	// in the inbox message (Message.Signatures). A failed one is for the
+	// pharmacy system to return with reason 0005 "Invalid digital
+	// signature"; the adaptor does not act for it.
+	Trust  func() *signature.TrustStore
+	Logger *slog.Logger
 }
 
 // Adaptor is one running MHS adaptor. It is safe for concurrent use.
@@ -510,6 +518,9 @@ func (a *Adaptor) handleInbound(w http.ResponseWriter, r *http.Request) {
 // is then the receipt of the first (nil if it had none).
 func (a *Adaptor) keep(ctx context.Context, m *ebxml.Message, receipt *store.Receipt) (dup *store.Receipt, err error) {
 	msg := messageOf(m, time.Now())
+	if a.cfg.Trust != nil {
+		msg.Signatures = checkSignatures(m, a.cfg.Trust(), msg.ReceivedAt)
+	}
 	it, err := msg.item()
 	if err != nil {
 		return nil, err

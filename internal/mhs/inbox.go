@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/openeps/openeps/internal/ebxml"
+	"github.com/openeps/openeps/internal/hl7v3"
+	"github.com/openeps/openeps/internal/signature"
 	"github.com/openeps/openeps/internal/store"
 )
 
@@ -40,6 +42,42 @@ type Message struct {
 	Payload             string               `json:"payload"`
 	Attachments         []InboxAttachment    `json:"attachments"`
 	ExternalAttachments []ExternalAttachment `json:"external_attachments"`
+	// Signatures are the verdicts on the prescriptions of a release response,
+	// in order, when the adaptor checks signatures (Config.Trust).
+	Signatures []SignatureCheck `json:"signatures,omitempty"`
+}
+
+// SignatureCheck is the verdict on one released prescription's signature.
+type SignatureCheck struct {
+	PrescriptionID string `json:"prescription_id"`
+	Valid          bool   `json:"valid"`
+	// Result is "valid" or "invalid: <failures with their codes>".
+	Result string `json:"result"`
+	// ReturnReason is, for an invalid one, the reason to return it with:
+	// 0005 "Invalid digital signature" (2.16.840.1.113883.2.1.3.2.4.16.28).
+	ReturnReason string `json:"return_reason,omitempty"`
+}
+
+// checkSignatures verifies the prescriptions of a release response; nil for
+// any other message.
+func checkSignatures(m *ebxml.Message, ts *signature.TrustStore, now time.Time) []SignatureCheck {
+	switch hl7v3.Canonical(m.Header.Action) {
+	case hl7v3.NominatedReleaseResponse, hl7v3.PatientReleaseResponse:
+	default:
+		return nil
+	}
+	results, err := signature.VerifyAll(m.Payload, ts, signature.VerifyOptions{Now: now})
+	if err != nil {
+		return []SignatureCheck{{Result: "invalid: " + err.Error()}}
+	}
+	out := make([]SignatureCheck, len(results))
+	for i, r := range results {
+		out[i] = SignatureCheck{PrescriptionID: r.PrescriptionID, Valid: r.Valid(), Result: r.String()}
+		if !r.Valid() {
+			out[i].ReturnReason = signature.ReturnReasonInvalidSignature.Value + " " + signature.ReturnReasonInvalidSignature.Display
+		}
+	}
+	return out
 }
 
 // InboxAttachment is an attachment as the adaptor API carries it.
