@@ -186,6 +186,11 @@ func (t *tree) read(selective bool) error {
 		top = keepOutside
 	}
 	for {
+		// White space between elements is dropped below except inside
+		// XML-DSig elements; letting the tokenizer skip it everywhere else
+		// saves reading (and allocating) most of a pretty-printed message's
+		// text tokens.
+		d.SkipSpace = cur == none || t.nodes[cur].name.Space != nsDSig
 		k, err := d.Next()
 		if err != nil {
 			return err
