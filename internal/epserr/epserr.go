@@ -63,6 +63,10 @@ const (
 	KindConflict
 	// KindInternal is a fault of ours (store down, bug): never the sender's fault.
 	KindInternal
+	// KindRejected is a message refused as a whole before anything in it
+	// could be used (not readable as an EPS interaction, a message ID reused
+	// by another interaction): HL7 AR, where a rule broken is AE.
+	KindRejected
 )
 
 func (k Kind) String() string {
@@ -77,6 +81,8 @@ func (k Kind) String() string {
 		return "conflict"
 	case KindInternal:
 		return "internal"
+	case KindRejected:
+		return "rejected"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }

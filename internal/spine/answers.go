@@ -34,7 +34,7 @@ func (s *Service) wrapper(h hl7v3.Header, id string, now time.Time) hl7v3.Wrappe
 // for a message that could not be read at all (see rejected).
 func (s *Service) nack(h hl7v3.Header, id string, cause error, now time.Time) Reply {
 	typeCode := hl7v3.AckError
-	if e := epserr.As(cause); e != nil && e.Kind == kindRejected {
+	if e := epserr.As(cause); e != nil && e.Kind == epserr.KindRejected {
 		typeCode = hl7v3.AckReject
 	}
 	code := epserr.CodeOf(cause)
@@ -51,7 +51,7 @@ func (s *Service) nack(h hl7v3.Header, id string, cause error, now time.Time) Re
 // its interaction at all (AR), with an acknowledgement (nack).
 func (s *Service) refusal(m *hl7v3.Message, id string, cause error, now time.Time) Reply {
 	h := m.Header()
-	if e := epserr.As(cause); e != nil && e.Kind == kindRejected {
+	if e := epserr.As(cause); e != nil && e.Kind == epserr.KindRejected {
 		return s.nack(h, id, cause, now)
 	}
 	var requestID string
@@ -94,19 +94,15 @@ func detailOf(err error) string {
 	return err.Error()
 }
 
-// kindRejected marks a message that could not be read as an HL7 V3
-// interaction at all; it is answered AR rather than AE. (epserr's kinds
-// stop at the lifecycle; this one only matters at the edge.)
-const kindRejected = epserr.Kind(100)
-
-// rejected marks err as a failure to read the message at all.
+// rejected marks err as a refusal of the whole message (epserr.KindRejected:
+// answered AR rather than AE).
 func rejected(err error) error {
 	e := epserr.As(err)
 	if e == nil {
 		e = epserr.Invalid("%v", err)
 	}
 	c := *e
-	c.Kind = kindRejected
+	c.Kind = epserr.KindRejected
 	return &c
 }
 
