@@ -223,6 +223,19 @@ func patientView(pt *COCT_MT050012UK05_Patient) Patient {
 	return v
 }
 
+// PersonID reads AgentPerson/agentPerson/id: an SDS user ID under root
+// 1.2.826.0.1285.0.2.0.65 (dispensing systems put it there), a professional
+// code (GMC, NMC, GPhC, prescribing code) under any other.
+func PersonID(id *II) (sdsUser, code string) {
+	switch {
+	case id == nil:
+		return "", ""
+	case id.Root == RootSDSUser:
+		return id.Extension, ""
+	}
+	return "", id.Extension
+}
+
 func agentPersonView(ap *UKCT_MT120201UK04_AgentPerson) Person {
 	var v Person
 	if ap.ID != nil {
@@ -232,9 +245,7 @@ func agentPersonView(ap *UKCT_MT120201UK04_AgentPerson) Person {
 		v.JobRole = ap.Code.Code
 	}
 	if p := ap.AgentPerson; p != nil {
-		if p.ID != nil {
-			v.ProfessionalCode = p.ID.Extension
-		}
+		v.SDSUserID, v.ProfessionalCode = PersonID(p.ID)
 		if p.Name != nil {
 			v.Name = strings.TrimSpace(p.Name.String())
 		}

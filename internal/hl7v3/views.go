@@ -487,15 +487,7 @@ func agentPersonView3(ap *UKCT_MT120201UK03_AgentPerson) Person {
 		v.JobRole = ap.Code.Code
 	}
 	if p := ap.AgentPerson; p != nil {
-		if p.ID != nil {
-			// Dispensers put the SDS user ID here (root …0.2.0.65);
-			// prescribers a professional code.
-			if p.ID.Root == RootSDSUser {
-				v.SDSUserID = p.ID.Extension
-			} else {
-				v.ProfessionalCode = p.ID.Extension
-			}
-		}
+		v.SDSUserID, v.ProfessionalCode = PersonID(p.ID)
 		if p.Name != nil {
 			v.Name = strings.TrimSpace(p.Name.String())
 		}

@@ -258,20 +258,6 @@ type agent struct {
 	ods, roleProfile, sdsUser, code, name string
 }
 
-// personID sorts AgentPerson/agentPerson/id by its root: an SDS user ID
-// (1.2.826.0.1285.0.2.0.65, what pharmacy systems write there) or, with any
-// other root, a professional code (GMC, NMC, GPhC, prescribing code: what
-// prescribing systems write, root …0.2.1.54).
-func personID(id *hl7v3.II) (sdsUser, code string) {
-	if id == nil {
-		return "", ""
-	}
-	if id.Root == hl7v3.RootSDSUser {
-		return id.Extension, ""
-	}
-	return "", id.Extension
-}
-
 // agent03 reads a dispenser's AgentPerson (UKCT_MT120201UK03).
 func agent03(ap *hl7v3.UKCT_MT120201UK03_AgentPerson) agent {
 	a := agent{roleProfile: ii(ap.ID)}
@@ -279,7 +265,7 @@ func agent03(ap *hl7v3.UKCT_MT120201UK03_AgentPerson) agent {
 		a.sdsUser = ap.AgentPersonSDS.ID.Extension
 	}
 	if p := ap.AgentPerson; p != nil {
-		user, code := personID(p.ID)
+		user, code := hl7v3.PersonID(p.ID)
 		if a.sdsUser == "" {
 			a.sdsUser = user
 		}
@@ -304,7 +290,7 @@ func agent04(ap *hl7v3.UKCT_MT120201UK04_AgentPerson) agent {
 		a.sdsUser = ap.AgentPersonSDS.ID.Extension
 	}
 	if p := ap.AgentPerson; p != nil {
-		user, code := personID(p.ID)
+		user, code := hl7v3.PersonID(p.ID)
 		if a.sdsUser == "" {
 			a.sdsUser = user
 		}
