@@ -9,21 +9,6 @@ import (
 	"testing"
 )
 
-// viewGaps are what issue 6 asks GET /api/prescriptions/{id} to show
-// (issues, line items, dispensing history, pending cancellations) that the
-// view does not carry yet, as JSON paths into it. The record has each of
-// them (rx.Issue, rx.IssueItem, rx.Record): the view leaves them out.
-// TestViewShowsWhatTheIssueLists fails when one appears, so this list stays
-// true as api.go grows.
-var viewGaps = map[string]string{
-	"issues.0.completionDate": "rx.Issue.CompletionDate: when the issue was completed (dispensed, cancelled, expired)",
-	"issues.1.nominatedDownloadDate": "rx.Issue.NominatedDownloadDate: when a repeat dispensing issue becomes " +
-		"downloadable",
-	"issues.0.claim":            "rx.Issue.Claim: claim date, claim ID and amendments",
-	"issues.0.cancellations":    "rx.Issue.Cancellations: the cancellations applied to the issue",
-	"unsuccessfulCancellations": "rx.Record.UnsuccessfulCancellations: pending cancellations that failed, and duplicates",
-}
-
 // TestViewShowsWhatTheIssueLists follows a repeat dispensing prescription
 // through a partial dispense and a cancellation held for the dispenser,
 // and reads the JSON the API serves: the issues with their line item
@@ -109,11 +94,82 @@ func TestViewShowsWhatTheIssueLists(t *testing.T) {
 	if n, _ := jsonPath(v, "pendingCancellations.0.lineItemId"); n != nil {
 		t.Errorf("a whole-prescription cancellation names line item %v", n)
 	}
-	for path, what := range viewGaps {
-		if got, ok := jsonPath(v, path); ok {
-			t.Errorf("the view now shows %s (= %v: %s): take it off viewGaps and check its value above", path, got, what)
+}
+
+// viewJSON reads a prescription's view as the API serves it, decoded.
+func viewJSON(t *testing.T, w *world) any {
+	t.Helper()
+	resp, err := http.Get(w.e.srv.URL + "/api/prescriptions/" + w.p.ShortID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func wantPaths(t *testing.T, v any, want map[string]any) {
+	t.Helper()
+	for path, value := range want {
+		got, ok := jsonPath(v, path)
+		if !ok {
+			t.Errorf("%s: not in the view", path)
+		} else if got != value {
+			t.Errorf("%s = %v; want %v", path, got, value)
 		}
 	}
+}
+
+// TestViewShowsCompletionClaimAndCancellations drives into the view what a
+// fresh prescription has none of: a completed issue's date and claim, the
+// next repeat issue's download date, a cancellation applied to an issue,
+// and a pending cancellation that failed because the dispenser dispensed.
+func TestViewShowsCompletionClaimAndCancellations(t *testing.T) {
+	t.Run("dispensed and claimed repeat dispensing", func(t *testing.T) {
+		w := &world{t: t, e: newScenarioEnv(t, nil), now: day0}
+		rd3(w)
+		w.released(pharmacyA())
+		w.dispensed(pharmacyA())
+		w.claimed(pharmacyA())
+		v := viewJSON(t, w)
+		wantPaths(t, v, map[string]any{
+			"issues.0.status":                  "0008",
+			"issues.0.completionDate":          day0.Format("20060102"),
+			"issues.0.claim.claimReceivedDate": day0.Format("20060102"),
+			"issues.0.claim.claimStatus":       "claimed",
+		})
+		if d, ok := jsonPath(v, "issues.1.nominatedDownloadDate"); !ok || d == "" {
+			t.Errorf("issue 2 has no nominated download date: %v", d)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		w := &world{t: t, e: newScenarioEnv(t, nil), now: day0}
+		acute(w)
+		w.expect("cancel", w.cancel(0, ""), cancelResp, "AA", "0001")
+		wantPaths(t, viewJSON(t, w), map[string]any{
+			"issues.0.status":                     "0005",
+			"issues.0.cancellations.0.reasonCode": "0001",
+			"issues.0.cancellations.0.ods":        "A83008",
+		})
+	})
+	t.Run("pending cancellation failed", func(t *testing.T) {
+		w := &world{t: t, e: newScenarioEnv(t, nil), now: day0}
+		acute(w)
+		w.released(pharmacyA())
+		w.expect("cancel", w.cancel(0, ""), cancelResp, "AE", "0002")
+		w.dispensed(pharmacyA())
+		v := viewJSON(t, w)
+		wantPaths(t, v, map[string]any{
+			"issues.0.status":                        "0006",
+			"unsuccessfulCancellations.0.reasonCode": "0001",
+		})
+		if _, ok := jsonPath(v, "pendingCancellations.0"); ok {
+			t.Error("the failed cancellation is still pending")
+		}
+	})
 }
 
 // jsonPath walks a decoded JSON value by dot-separated keys and indexes.
